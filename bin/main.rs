@@ -1,0 +1,17 @@
+//! `syd`: run a command in a seccomp sandbox.
+#![no_std]
+#![no_main]
+
+#[allow(unsafe_code)]
+mod sys;
+
+/// Entry point called by the C runtime's start code.
+pub fn run(args: &sys::Args) -> i32 {
+    let mut out = sys::Stdout;
+    let _ = core::fmt::Write::write_fmt(
+        &mut out,
+        format_args!("syd {}\n", env!("CARGO_PKG_VERSION")),
+    );
+    let _ = args;
+    0
+}

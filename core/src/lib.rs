@@ -1,0 +1,8 @@
+//! `syd-core`: everything `syd` decides without a kernel.
+//!
+//! No I/O, no heap, no clock, no randomness: the same input always gives the same output, so every
+//! failing test and fuzz crash reproduces. The binary fetches; the core decides.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod limits;

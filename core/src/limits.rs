@@ -1,0 +1,6 @@
+//! Every capacity of the core, each with the reason for its value.
+//!
+//! Exceeding one is an error that names the limit; nothing is truncated or dropped silently.
+
+/// Longest path the kernel accepts, including the terminating NUL (`PATH_MAX`).
+pub const PATH_MAX: usize = 4096;
