@@ -1,56 +1,1279 @@
-//! All `unsafe` code of the binary: the entry symbol, the argv walk and raw system calls.
+//! All `unsafe` code of the binary: the entry symbol, the argv/envp walk and every system call.
+//!
+//! Each wrapper is tiny, returns `Result<T, Errno>` and owns descriptors through [`Fd`]. Calls that
+//! musl wraps go through `libc` (which knows each ABI's quirks); calls musl lacks (seccomp, the
+//! pidfd family, process_vm_*, openat2, gettid) are raw system calls through the `syscalls` crate.
+//! Nothing here allocates or panics.
+// The supervisor and child setup are the main users of these wrappers and are written separately;
+// every wrapper is smoke-tested by tests/sys.rs, which compiles this file into a std test crate.
+#![allow(dead_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::{c_char, c_int, c_void, CStr};
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::{size_of, MaybeUninit};
 
-/// The command line as the C runtime handed it over.
+use syscalls::Sysno;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// A kernel error number (`errno`), as returned by a failed system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+/// `(name, description)` of the errnos syd reports. The numbers come from `libc`, so that the
+/// ABIs whose numbers differ (mips, parisc, sparc, alpha) stay right; a `match` compiles to
+/// relative tables, without the relocations a table of `&str` costs in a static PIE.
+fn errno_entry(e: c_int) -> Option<(&'static str, &'static str)> {
+    Some(match e {
+        libc::EPERM => ("EPERM", "Operation not permitted"),
+        libc::ENOENT => ("ENOENT", "No such file or directory"),
+        libc::ESRCH => ("ESRCH", "No such process"),
+        libc::EINTR => ("EINTR", "Interrupted system call"),
+        libc::EIO => ("EIO", "I/O error"),
+        libc::ENXIO => ("ENXIO", "No such device or address"),
+        libc::E2BIG => ("E2BIG", "Argument list too long"),
+        libc::ENOEXEC => ("ENOEXEC", "Exec format error"),
+        libc::EBADF => ("EBADF", "Bad file descriptor"),
+        libc::ECHILD => ("ECHILD", "No child process"),
+        libc::EAGAIN => ("EAGAIN", "Resource temporarily unavailable"),
+        libc::ENOMEM => ("ENOMEM", "Out of memory"),
+        libc::EACCES => ("EACCES", "Permission denied"),
+        libc::EFAULT => ("EFAULT", "Bad address"),
+        libc::EBUSY => ("EBUSY", "Resource busy"),
+        libc::EEXIST => ("EEXIST", "File exists"),
+        libc::EXDEV => ("EXDEV", "Cross-device link"),
+        libc::ENODEV => ("ENODEV", "No such device"),
+        libc::ENOTDIR => ("ENOTDIR", "Not a directory"),
+        libc::EISDIR => ("EISDIR", "Is a directory"),
+        libc::EINVAL => ("EINVAL", "Invalid argument"),
+        libc::ENFILE => ("ENFILE", "Too many open files in system"),
+        libc::EMFILE => ("EMFILE", "No file descriptors available"),
+        libc::ENOTTY => ("ENOTTY", "Not a tty"),
+        libc::ETXTBSY => ("ETXTBSY", "Text file busy"),
+        libc::EFBIG => ("EFBIG", "File too large"),
+        libc::ENOSPC => ("ENOSPC", "No space left on device"),
+        libc::ESPIPE => ("ESPIPE", "Invalid seek"),
+        libc::EROFS => ("EROFS", "Read-only file system"),
+        libc::EMLINK => ("EMLINK", "Too many links"),
+        libc::EPIPE => ("EPIPE", "Broken pipe"),
+        libc::ERANGE => ("ERANGE", "Result not representable"),
+        libc::ENAMETOOLONG => ("ENAMETOOLONG", "Filename too long"),
+        libc::ENOSYS => ("ENOSYS", "Function not implemented"),
+        libc::ENOTEMPTY => ("ENOTEMPTY", "Directory not empty"),
+        libc::ELOOP => ("ELOOP", "Symbolic link loop"),
+        libc::EPROTO => ("EPROTO", "Protocol error"),
+        libc::EOVERFLOW => ("EOVERFLOW", "Value too large for data type"),
+        libc::ENOTSOCK => ("ENOTSOCK", "Not a socket"),
+        libc::EOPNOTSUPP => ("EOPNOTSUPP", "Not supported"),
+        libc::EAFNOSUPPORT => ("EAFNOSUPPORT", "Address family not supported by protocol"),
+        libc::EADDRINUSE => ("EADDRINUSE", "Address in use"),
+        libc::EADDRNOTAVAIL => ("EADDRNOTAVAIL", "Address not available"),
+        libc::ENOTCONN => ("ENOTCONN", "Socket not connected"),
+        libc::ETIMEDOUT => ("ETIMEDOUT", "Operation timed out"),
+        libc::EINPROGRESS => ("EINPROGRESS", "Operation in progress"),
+        libc::ECONNREFUSED => ("ECONNREFUSED", "Connection refused"),
+        libc::ECANCELED => ("ECANCELED", "Operation canceled"),
+        _ => return None,
+    })
+}
+
+impl Errno {
+    /// `errno` of the calling thread, as left by the last failed libc call.
+    pub fn last() -> Errno {
+        // SAFETY: musl's __errno_location returns a valid pointer to this thread's errno.
+        Errno(unsafe { *libc::__errno_location() })
+    }
+
+    /// The symbolic name (`"ENOENT"`), or `"E?"` for numbers outside the small built-in table.
+    pub fn name(self) -> &'static str {
+        errno_entry(self.0).map_or("E?", |e| e.0)
+    }
+
+    /// A one-line description (`"No such file or directory"`), or `"Unknown error"`.
+    pub fn text(self) -> &'static str {
+        errno_entry(self.0).map_or("Unknown error", |e| e.1)
+    }
+}
+
+impl fmt::Display for Errno {
+    /// Formats as `<number> <description>`, the form of the manual's `(errno:2 No such file...)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.0, self.text())
+    }
+}
+
+/// A libc return value: negative means failure with `errno` set.
+fn cvt(r: c_int) -> Result<c_int, Errno> {
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A libc byte count: negative means failure with `errno` set.
+fn cvt_size(r: isize) -> Result<usize, Errno> {
+    usize::try_from(r).map_err(|_| Errno::last())
+}
+
+/// A raw system call result from the `syscalls` crate.
+fn raw(r: Result<usize, syscalls::Errno>) -> Result<usize, Errno> {
+    r.map_err(|e| Errno(e.into_raw()))
+}
+
+/// A raw system call that returns a new descriptor.
+fn raw_fd(r: Result<usize, syscalls::Errno>) -> Result<Fd, Errno> {
+    let n = raw(r)?;
+    // The kernel hands out descriptors below RLIMIT_NOFILE, which fits a C int.
+    let n = c_int::try_from(n).map_err(|_| Errno(libc::EOVERFLOW))?;
+    Ok(Fd(n))
+}
+
+/// An `Err(EINVAL)`-style shortcut.
+const fn err<T>(e: c_int) -> Result<T, Errno> {
+    Err(Errno(e))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Descriptors, processes, command line, environment
+
+/// An owned file descriptor: closed when dropped.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fd(c_int);
+
+impl Fd {
+    /// Takes ownership of the raw descriptor `fd` (it is closed when the `Fd` drops), for
+    /// descriptors that come from somewhere this module does not see, such as an inherited one.
+    pub fn from_raw(fd: c_int) -> Fd {
+        Fd(fd)
+    }
+
+    /// The descriptor number, still owned by `self`.
+    pub fn raw(&self) -> c_int {
+        self.0
+    }
+
+    /// Gives up ownership and returns the number; the caller must close it.
+    pub fn into_raw(self) -> c_int {
+        let n = self.0;
+        core::mem::forget(self);
+        n
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: self owns the descriptor; nothing else closes it. Errors cannot be reported
+        // from drop; use `close` to see them.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+/// The directory descriptor argument of the `*at` calls: `None` is `AT_FDCWD`.
+fn dirfd(dir: Option<&Fd>) -> c_int {
+    dir.map_or(libc::AT_FDCWD, Fd::raw)
+}
+
+/// A process or thread id (a kernel `pid_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pid(pub i32);
+
+impl Pid {
+    /// Any child, as the `pid` argument of [`waitpid`].
+    pub const ANY: Pid = Pid(-1);
+
+    /// The id as a system call argument (sign-extended, as the kernel reads a `pid_t`).
+    fn arg(self) -> usize {
+        // Registers are at least 32 bits wide on every Linux ABI: i32 -> isize only widens.
+        (self.0 as isize).cast_unsigned()
+    }
+}
+
+/// The command line as the C runtime handed it over; every string lives as long as the process.
 pub struct Args {
     argc: usize,
     argv: *const *const c_char,
 }
 
 impl Args {
-    /// Argument `i` as bytes, if it exists.
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
-        if i >= self.argc {
+    /// Number of arguments, `argv[0]` included.
+    pub fn len(&self) -> usize {
+        self.argc
+    }
+
+    /// Whether there is no argument at all (not even `argv[0]`).
+    pub fn is_empty(&self) -> bool {
+        self.argc == 0
+    }
+
+    /// Argument `i` as a C string, if it exists.
+    pub fn get_cstr(&self, i: usize) -> Option<&'static CStr> {
+        if i >= self.argc || self.argv.is_null() {
             return None;
         }
         // SAFETY: the C runtime guarantees argv[0..argc] are valid NUL-terminated strings that
         // live for the whole process, and i < argc was checked above.
-        unsafe { Some(CStr::from_ptr(*self.argv.add(i)).to_bytes()) }
+        unsafe { Some(CStr::from_ptr(*self.argv.add(i))) }
+    }
+
+    /// Argument `i` as bytes (without the NUL), if it exists.
+    pub fn get(&self, i: usize) -> Option<&'static [u8]> {
+        self.get_cstr(i).map(CStr::to_bytes)
     }
 }
 
-/// Standard output as a `core::fmt::Write` sink.
-pub struct Stdout;
+/// The environment the C runtime handed over (`envp` of `main`); it lives as long as the process.
+pub struct Env {
+    envp: *const *const c_char,
+}
 
-impl core::fmt::Write for Stdout {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let mut buf = s.as_bytes();
-        while !buf.is_empty() {
-            // SAFETY: buf points to buf.len() initialised bytes owned by this frame.
-            let n = unsafe { libc::write(1, buf.as_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                return Err(core::fmt::Error);
+impl Env {
+    /// Wraps a NULL-terminated array of `NAME=value` strings.
+    ///
+    /// # Safety
+    /// `envp` is null or points to a NULL-terminated array of valid NUL-terminated strings that
+    /// are never modified or freed afterwards.
+    pub unsafe fn from_raw(envp: *const *const c_char) -> Env {
+        Env { envp }
+    }
+
+    /// Every `NAME=value` entry, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'static CStr> + '_ {
+        let mut i = 0;
+        core::iter::from_fn(move || {
+            if self.envp.is_null() {
+                return None;
             }
-            buf = buf.get(n as usize..).unwrap_or(&[]);
+            // SAFETY: envp is a NULL-terminated array (contract of from_raw), and i never passes
+            // the NULL entry because iteration stops there.
+            let p = unsafe { *self.envp.add(i) };
+            if p.is_null() {
+                return None;
+            }
+            i += 1;
+            // SAFETY: every non-NULL entry is a valid NUL-terminated string (from_raw contract).
+            Some(unsafe { CStr::from_ptr(p) })
+        })
+    }
+
+    /// The value of the first variable called `name`, if set (`getenv(3)`).
+    pub fn get(&self, name: &[u8]) -> Option<&'static [u8]> {
+        self.iter().find_map(|e| {
+            e.to_bytes()
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(b"="))
+        })
+    }
+}
+
+/// A NULL-terminated array of at most `N - 1` C strings, as `execve` wants its argv and envp.
+pub struct CStrArray<'a, const N: usize> {
+    ptrs: [*const c_char; N],
+    len: usize,
+    life: PhantomData<&'a CStr>,
+}
+
+impl<'a, const N: usize> CStrArray<'a, N> {
+    /// An empty array.
+    pub const fn new() -> Self {
+        CStrArray {
+            ptrs: [core::ptr::null(); N],
+            len: 0,
+            life: PhantomData,
+        }
+    }
+
+    /// Appends `s`. Errors: `E2BIG` when `N - 1` strings are already there (one slot is the NULL).
+    pub fn push(&mut self, s: &'a CStr) -> Result<(), Errno> {
+        let next = self.len.checked_add(1).filter(|&n| n < N);
+        match (next, self.ptrs.get_mut(self.len)) {
+            (Some(n), Some(slot)) => {
+                *slot = s.as_ptr();
+                self.len = n;
+                Ok(())
+            }
+            _ => err(libc::E2BIG),
+        }
+    }
+
+    /// Number of strings pushed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<const N: usize> Default for CStrArray<'_, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/// Reads up to `buf.len()` bytes (`read(2)`); `Ok(0)` is end of file.
+pub fn read(fd: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: buf is valid for writes of buf.len() bytes.
+    cvt_size(unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) })
+}
+
+/// Writes all of `buf` to the raw descriptor `fd`, retrying short writes and `EINTR`.
+fn write_all_raw(fd: c_int, mut buf: &[u8]) -> Result<(), Errno> {
+    while !buf.is_empty() {
+        // SAFETY: buf is valid for reads of buf.len() bytes.
+        match cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) }) {
+            Ok(0) => return err(libc::EIO),
+            Ok(n) => buf = buf.get(n..).unwrap_or_default(),
+            Err(Errno(libc::EINTR)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes all of `buf` (`write(2)`), retrying short writes and `EINTR`.
+/// Errors: the errno of the failing write; `EIO` if the kernel accepts zero bytes.
+pub fn write_all(fd: &Fd, buf: &[u8]) -> Result<(), Errno> {
+    write_all_raw(fd.0, buf)
+}
+
+/// Closes `fd` and reports the error that dropping it would hide (`close(2)`).
+pub fn close(fd: Fd) -> Result<(), Errno> {
+    let n = fd.into_raw();
+    // SAFETY: n was owned by fd, whose ownership ended in into_raw, so it is closed only here.
+    cvt(unsafe { libc::close(n) }).map(drop)
+}
+
+/// Makes descriptor number `target` a copy of `fd` (`dup2(2)`), closing what was there; the copy
+/// does not have close-on-exec. Used to set up the child's standard streams.
+pub fn dup2(fd: &Fd, target: c_int) -> Result<(), Errno> {
+    loop {
+        // SAFETY: two integers; replacing `target` is the documented intent of the caller.
+        match cvt(unsafe { libc::dup2(fd.0, target) }) {
+            Err(Errno(libc::EINTR)) => {}
+            r => return r.map(drop),
+        }
+    }
+}
+
+/// Opens `path` relative to the current directory (`open(2)`); `mode` applies with `O_CREAT`.
+pub fn open(path: &CStr, flags: c_int, mode: u32) -> Result<Fd, Errno> {
+    openat(None, path, flags, mode)
+}
+
+/// Opens `path` relative to `dir` (`None`: the current directory) (`openat(2)`).
+pub fn openat(dir: Option<&Fd>, path: &CStr, flags: c_int, mode: u32) -> Result<Fd, Errno> {
+    // SAFETY: path is NUL-terminated; the variadic mode is read as an unsigned int.
+    cvt(unsafe { libc::openat(dirfd(dir), path.as_ptr(), flags, mode) }).map(Fd)
+}
+
+/// `struct open_how` of `openat2(2)` (linux/openat2.h); `libc` marks its own non-exhaustive.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenHow {
+    /// `O_*` flags.
+    pub flags: u64,
+    /// Creation mode with `O_CREAT`/`O_TMPFILE`, else 0.
+    pub mode: u64,
+    /// `RESOLVE_*` flags.
+    pub resolve: u64,
+}
+const _: () = assert!(size_of::<OpenHow>() == 24);
+
+/// Opens `path` relative to `dir` with `RESOLVE_*` control (`openat2(2)`, Linux 5.6).
+pub fn openat2(dir: Option<&Fd>, path: &CStr, how: &OpenHow) -> Result<Fd, Errno> {
+    let how_ptr: *const OpenHow = how;
+    // SAFETY: path is NUL-terminated and how points to a struct of the size passed.
+    raw_fd(unsafe {
+        syscalls::syscall4(
+            Sysno::openat2,
+            dirfd(dir).cast_unsigned() as usize, // the kernel reads an int: sign bits are ignored
+            path.as_ptr() as usize,
+            how_ptr as usize,
+            size_of::<OpenHow>(),
+        )
+    })
+}
+
+/// Reads the target of the symlink `path` (relative to `dir`) into `buf` (`readlinkat(2)`) and
+/// returns its length. No NUL is added; a length equal to `buf.len()` may mean truncation.
+pub fn readlinkat(dir: Option<&Fd>, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: path is NUL-terminated and buf is valid for writes of buf.len() bytes.
+    cvt_size(unsafe {
+        libc::readlinkat(
+            dirfd(dir),
+            path.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    })
+}
+
+/// The few `struct stat` fields syd uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// Device of the file system.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// File type and permission bits (`S_IF*` | mode).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Size in bytes.
+    pub size: i64,
+}
+
+impl Stat {
+    fn from(st: &libc::stat) -> Stat {
+        // musl's dev_t, ino_t and off_t are 64 bits wide on every ABI.
+        Stat {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            size: st.st_size,
+        }
+    }
+
+    /// The `S_IFMT` type bits (`S_IFDIR`, `S_IFREG`, ...).
+    pub fn kind(&self) -> u32 {
+        self.mode & libc::S_IFMT
+    }
+}
+
+/// Status of an open descriptor (`fstat(2)`).
+pub fn fstat(fd: &Fd) -> Result<Stat, Errno> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: st is valid for writes of a struct stat.
+    cvt(unsafe { libc::fstat(fd.0, st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so the kernel filled st.
+    Ok(Stat::from(unsafe { st.assume_init_ref() }))
+}
+
+/// Status of `path` relative to `dir` (`fstatat(2)`); `flags` take `AT_SYMLINK_NOFOLLOW` and
+/// `AT_EMPTY_PATH`.
+pub fn fstatat(dir: Option<&Fd>, path: &CStr, flags: c_int) -> Result<Stat, Errno> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: path is NUL-terminated and st is valid for writes of a struct stat.
+    cvt(unsafe { libc::fstatat(dirfd(dir), path.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // SAFETY: fstatat succeeded, so the kernel filled st.
+    Ok(Stat::from(unsafe { st.assume_init_ref() }))
+}
+
+/// Reads at offset `off` without moving the file position (`pread(2)`); used on `/proc/PID/mem`.
+/// Errors: `EINVAL` for an offset above `i64::MAX`.
+pub fn pread(fd: &Fd, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+    let off = i64::try_from(off).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: buf is valid for writes of buf.len() bytes.
+    cvt_size(unsafe { libc::pread(fd.0, buf.as_mut_ptr().cast(), buf.len(), off) })
+}
+
+/// Writes at offset `off` without moving the file position (`pwrite(2)`).
+/// Errors: `EINVAL` for an offset above `i64::MAX`.
+pub fn pwrite(fd: &Fd, buf: &[u8], off: u64) -> Result<usize, Errno> {
+    let off = i64::try_from(off).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: buf is valid for reads of buf.len() bytes.
+    cvt_size(unsafe { libc::pwrite(fd.0, buf.as_ptr().cast(), buf.len(), off) })
+}
+
+/// A pipe (`pipe2(2)`): `(read end, write end)`. `flags`: `O_CLOEXEC`, `O_NONBLOCK`.
+pub fn pipe2(flags: c_int) -> Result<(Fd, Fd), Errno> {
+    let mut fds = [-1; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), flags) })?;
+    let [r, w] = fds;
+    Ok((Fd(r), Fd(w)))
+}
+
+/// A connected pair of `AF_UNIX` sockets (`socketpair(2)`); `ty` is `SOCK_STREAM` etc., or-ed
+/// with `SOCK_CLOEXEC` as wanted.
+pub fn socketpair(ty: c_int) -> Result<(Fd, Fd), Errno> {
+    let mut fds = [-1; 2];
+    // SAFETY: fds has room for the two descriptors socketpair writes.
+    cvt(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) })?;
+    let [a, b] = fds;
+    Ok((Fd(a), Fd(b)))
+}
+
+/// Control buffer for exactly one `SCM_RIGHTS` descriptor, aligned like `struct cmsghdr`.
+#[repr(C, align(8))]
+struct CmsgOneFd([u8; 32]);
+
+// SAFETY: CMSG_SPACE/CMSG_LEN are pure arithmetic on the length.
+const CMSG_FD_SPACE: u32 = unsafe { libc::CMSG_SPACE(size_of::<c_int>() as u32) };
+// SAFETY: as above.
+const CMSG_FD_LEN: u32 = unsafe { libc::CMSG_LEN(size_of::<c_int>() as u32) };
+const _: () = assert!(CMSG_FD_SPACE as usize <= size_of::<CmsgOneFd>());
+
+/// A zeroed `msghdr` describing one data iovec and the control buffer `ctl`.
+fn msghdr_one(iov: &mut libc::iovec, ctl: &mut CmsgOneFd) -> libc::msghdr {
+    // SAFETY: msghdr is plain old data (integers and pointers); all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.0.as_mut_ptr().cast();
+    // CMSG_FD_SPACE is at most 32 (asserted above): it fits every socklen_t/size_t.
+    msg.msg_controllen = CMSG_FD_SPACE as _;
+    msg
+}
+
+/// Sends the descriptor `fd` over the unix socket `sock` with one data byte (`SCM_RIGHTS`).
+pub fn send_fd(sock: &Fd, fd: &Fd) -> Result<(), Errno> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut ctl = CmsgOneFd([0; 32]);
+    let msg = msghdr_one(&mut iov, &mut ctl);
+    // SAFETY: msg's control buffer holds CMSG_FD_SPACE bytes, so the first header exists, is
+    // aligned (align(8)) and has room for one int after it.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() {
+            return err(libc::EINVAL);
+        }
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = CMSG_FD_LEN as _; // at most 32: fits every ABI's cmsg_len type
+        libc::CMSG_DATA(c).cast::<c_int>().write_unaligned(fd.0);
+    }
+    loop {
+        // SAFETY: msg and everything it points to live until the call returns.
+        match cvt_size(unsafe { libc::sendmsg(sock.0, &msg, libc::MSG_NOSIGNAL) }) {
+            Ok(_) => return Ok(()),
+            Err(Errno(libc::EINTR)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Receives one descriptor sent by [`send_fd`] (close-on-exec set). Errors: `EPROTO` if the
+/// peer closed the socket or sent no (or a truncated) `SCM_RIGHTS` message.
+pub fn recv_fd(sock: &Fd) -> Result<Fd, Errno> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut ctl = CmsgOneFd([0; 32]);
+    let mut msg = msghdr_one(&mut iov, &mut ctl);
+    let n = loop {
+        // SAFETY: msg's buffers are valid for writes of the lengths it declares.
+        match cvt_size(unsafe { libc::recvmsg(sock.0, &mut msg, libc::MSG_CMSG_CLOEXEC) }) {
+            Err(Errno(libc::EINTR)) => {}
+            r => break r?,
+        }
+    };
+    // SAFETY: recvmsg set msg_controllen to the bytes it wrote; CMSG_FIRSTHDR checks it before
+    // returning a header, and cmsg_len is checked before the data is read.
+    let fd = unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null()
+            || (*c).cmsg_level != libc::SOL_SOCKET
+            || (*c).cmsg_type != libc::SCM_RIGHTS
+            || (*c).cmsg_len as usize != CMSG_FD_LEN as usize
+        // widen both to compare
+        {
+            None
+        } else {
+            Some(Fd(libc::CMSG_DATA(c).cast::<c_int>().read_unaligned()))
+        }
+    };
+    match fd {
+        Some(fd) if n == 1 && msg.msg_flags & libc::MSG_CTRUNC == 0 => Ok(fd),
+        _ => err(libc::EPROTO),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/// Which side of a [`fork`] this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fork {
+    /// The new process.
+    Child,
+    /// The calling process; the child has this id.
+    Parent(Pid),
+}
+
+/// Creates a child process (`fork(2)` through musl, which keeps its own locks consistent).
+/// The child of a multi-threaded caller may only make raw system calls and `exit`.
+pub fn fork() -> Result<Fork, Errno> {
+    // SAFETY: fork has no memory-safety preconditions; the doc line states what the child may do.
+    match cvt(unsafe { libc::fork() })? {
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(Pid(pid))),
+    }
+}
+
+/// How a child ended (or changed state), decoded from a `wait` status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// `exit(code)`.
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(i32),
+    /// Any other state change (stopped, continued), as the raw status word.
+    Other(i32),
+}
+
+/// Whether [`waitpid`] blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// Wait until a child changes state.
+    Block,
+    /// Return `None` at once if no child has changed state (`WNOHANG`).
+    NoHang,
+}
+
+/// Waits for the child `pid` ([`Pid::ANY`]: any child) (`waitpid(2)`). Returns the child and how
+/// it ended, or `None` with [`Wait::NoHang`] when nothing happened yet. `EINTR` is retried.
+pub fn waitpid(pid: Pid, wait: Wait) -> Result<Option<(Pid, Status)>, Errno> {
+    let flags = match wait {
+        Wait::Block => 0,
+        Wait::NoHang => libc::WNOHANG,
+    };
+    let mut status: c_int = 0;
+    let got = loop {
+        // SAFETY: status is valid for writes of an int.
+        match cvt(unsafe { libc::waitpid(pid.0, &mut status, flags) }) {
+            Err(Errno(libc::EINTR)) => {}
+            r => break r?,
+        }
+    };
+    if got == 0 {
+        return Ok(None);
+    }
+    let st = if libc::WIFEXITED(status) {
+        Status::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Status::Signaled(libc::WTERMSIG(status))
+    } else {
+        Status::Other(status)
+    };
+    Ok(Some((Pid(got), st)))
+}
+
+/// Sends signal `sig` to `pid` (`kill(2)`).
+pub fn kill(pid: Pid, sig: c_int) -> Result<(), Errno> {
+    // SAFETY: two integers, no pointers.
+    cvt(unsafe { libc::kill(pid.0, sig) }).map(drop)
+}
+
+/// Replaces the process image (`execve(2)`); returns only on failure, with its errno.
+pub fn execve<const A: usize, const E: usize>(
+    path: &CStr,
+    argv: &CStrArray<'_, A>,
+    envp: &CStrArray<'_, E>,
+) -> Errno {
+    // SAFETY: path is NUL-terminated; CStrArray keeps a NULL after its last entry (push leaves
+    // one slot free) and each entry points to a C string borrowed for the array's lifetime.
+    unsafe { libc::execve(path.as_ptr(), argv.ptrs.as_ptr(), envp.ptrs.as_ptr()) };
+    Errno::last()
+}
+
+/// Ends the process at once with `code`, without running any exit handler (`_exit(2)`).
+pub fn exit(code: i32) -> ! {
+    // SAFETY: _exit takes an int and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// The caller's process id (`getpid(2)`, cannot fail).
+pub fn getpid() -> Pid {
+    // SAFETY: no arguments.
+    Pid(unsafe { libc::getpid() })
+}
+
+/// The parent's process id (`getppid(2)`), as a raw system call so that an error injected by a
+/// seccomp filter is seen as such.
+pub fn getppid() -> Result<Pid, Errno> {
+    // SAFETY: no arguments.
+    let n = raw(unsafe { syscalls::syscall0(Sysno::getppid) })?;
+    i32::try_from(n).map(Pid).map_err(|_| Errno(libc::ERANGE))
+}
+
+/// The caller's thread id (`gettid(2)`, cannot fail).
+pub fn gettid() -> Pid {
+    // SAFETY: no arguments.
+    let n = unsafe { syscalls::raw_syscall!(Sysno::gettid) };
+    Pid(i32::try_from(n).unwrap_or(-1))
+}
+
+/// Sets `no_new_privs` (`prctl(PR_SET_NO_NEW_PRIVS, 1)`): required to load a seccomp filter
+/// without `CAP_SYS_ADMIN`, and inherited by every descendant.
+pub fn set_no_new_privs() -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
+}
+
+/// Makes the process non-dumpable (`prctl(PR_SET_DUMPABLE, 0)`): no core dumps, and only root
+/// may ptrace it or read its `/proc/PID/mem`.
+pub fn set_not_dumpable() -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) }).map(drop)
+}
+
+/// Starts a new session (`setsid(2)`) and returns its id.
+pub fn setsid() -> Result<Pid, Errno> {
+    // SAFETY: no arguments.
+    cvt(unsafe { libc::setsid() }).map(Pid)
+}
+
+/// Sets the file mode creation mask (`umask(2)`) and returns the previous one.
+pub fn umask(mask: u32) -> u32 {
+    // SAFETY: one integer argument.
+    unsafe { libc::umask(mask) }
+}
+
+/// Changes the current directory (`chdir(2)`).
+pub fn chdir(path: &CStr) -> Result<(), Errno> {
+    // SAFETY: path is NUL-terminated.
+    cvt(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
+}
+
+/// Changes the root directory (`chroot(2)`); the caller then does `chdir("/")`.
+pub fn chroot(path: &CStr) -> Result<(), Errno> {
+    // SAFETY: path is NUL-terminated.
+    cvt(unsafe { libc::chroot(path.as_ptr()) }).map(drop)
+}
+
+/// Sets the real, effective and saved user id (`setuid(2)`; musl applies it to every thread).
+pub fn setuid(uid: u32) -> Result<(), Errno> {
+    // SAFETY: one integer argument.
+    cvt(unsafe { libc::setuid(uid) }).map(drop)
+}
+
+/// Sets the real, effective and saved group id (`setgid(2)`).
+pub fn setgid(gid: u32) -> Result<(), Errno> {
+    // SAFETY: one integer argument.
+    cvt(unsafe { libc::setgid(gid) }).map(drop)
+}
+
+/// Replaces the supplementary groups (`setgroups(2)`); `&[]` drops them all.
+pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: groups is valid for reads of groups.len() gid_t values.
+    cvt(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) }).map(drop)
+}
+
+/// Seconds since the epoch (`clock_gettime(CLOCK_REALTIME)`).
+pub fn realtime_secs() -> Result<i64, Errno> {
+    let mut ts = MaybeUninit::<libc::timespec>::uninit();
+    // SAFETY: ts is valid for writes of a struct timespec.
+    cvt(unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, ts.as_mut_ptr()) })?;
+    // musl's time_t is 64 bits wide on every ABI (time64 since musl 1.2).
+    // SAFETY: clock_gettime succeeded, so it filled ts.
+    Ok(unsafe { ts.assume_init_ref() }.tv_sec)
+}
+
+/// The kernel's identification (`uname(2)`), each field without its NUL.
+pub struct Uname(libc::utsname);
+
+/// The bytes of a `utsname` field up to its first NUL.
+fn uts_field(f: &[c_char]) -> &[u8] {
+    // SAFETY: c_char and u8 have the same size and alignment, and f's memory stays borrowed.
+    let bytes = unsafe { core::slice::from_raw_parts(f.as_ptr().cast::<u8>(), f.len()) };
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    bytes.get(..end).unwrap_or_default()
+}
+
+impl Uname {
+    /// Operating system name (`Linux`).
+    pub fn sysname(&self) -> &[u8] {
+        uts_field(&self.0.sysname)
+    }
+    /// Host name.
+    pub fn nodename(&self) -> &[u8] {
+        uts_field(&self.0.nodename)
+    }
+    /// Kernel release (`6.1.0-13-amd64`).
+    pub fn release(&self) -> &[u8] {
+        uts_field(&self.0.release)
+    }
+    /// Kernel build version (`#1 SMP PREEMPT_DYNAMIC ...`).
+    pub fn version(&self) -> &[u8] {
+        uts_field(&self.0.version)
+    }
+    /// Hardware name (`x86_64`).
+    pub fn machine(&self) -> &[u8] {
+        uts_field(&self.0.machine)
+    }
+}
+
+/// Identifies the running kernel (`uname(2)`).
+pub fn uname() -> Result<Uname, Errno> {
+    let mut u = MaybeUninit::<libc::utsname>::uninit();
+    // SAFETY: u is valid for writes of a struct utsname.
+    cvt(unsafe { libc::uname(u.as_mut_ptr()) })?;
+    // SAFETY: uname succeeded, so the kernel filled every field.
+    Ok(Uname(unsafe { u.assume_init() }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polling
+
+/// Waits until one of `fds` is ready or `timeout_ms` pass (`poll(2)`; negative: no limit).
+/// Returns how many entries have events in their `revents`.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize, Errno> {
+    let n = libc::nfds_t::try_from(fds.len()).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: fds is valid for reads and writes of n pollfd entries.
+    let ready = cvt(unsafe { libc::poll(fds.as_mut_ptr(), n, timeout_ms) })?;
+    Ok(usize::try_from(ready).unwrap_or(0))
+}
+
+/// Waits until `fd` is readable, hung up or in error, for at most `timeout_ms`.
+/// Returns `false` on timeout.
+pub fn poll_in(fd: &Fd, timeout_ms: i32) -> Result<bool, Errno> {
+    let mut p = [libc::pollfd {
+        fd: fd.0,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    Ok(poll(&mut p, timeout_ms)? > 0)
+}
+
+/// Sleeps for `ms` milliseconds (a `poll(2)` with no descriptor); a signal may end it early.
+pub fn sleep_ms(ms: i32) {
+    let _ = poll(&mut [], ms);
+}
+
+// ---------------------------------------------------------------------------------------------
+// pidfd
+
+/// A descriptor that refers to process `pid` without pid-reuse races (`pidfd_open(2)`, 5.3).
+pub fn pidfd_open(pid: Pid) -> Result<Fd, Errno> {
+    // SAFETY: integer arguments only.
+    raw_fd(unsafe { syscalls::syscall2(Sysno::pidfd_open, pid.arg(), 0) })
+}
+
+/// Duplicates descriptor `target` of the process behind `pidfd` into the caller
+/// (`pidfd_getfd(2)`, 5.6; close-on-exec set). Needs ptrace access to that process.
+pub fn pidfd_getfd(pidfd: &Fd, target: c_int) -> Result<Fd, Errno> {
+    // SAFETY: integer arguments only.
+    raw_fd(unsafe {
+        syscalls::syscall3(
+            Sysno::pidfd_getfd,
+            pidfd.0.cast_unsigned() as usize, // an int the kernel reads as int
+            target.cast_unsigned() as usize,
+            0,
+        )
+    })
+}
+
+/// Sends `sig` to the process behind `pidfd` (`pidfd_send_signal(2)`, 5.1).
+pub fn pidfd_send_signal(pidfd: &Fd, sig: c_int) -> Result<(), Errno> {
+    // SAFETY: a null siginfo means "as kill(2)"; the rest are integers.
+    raw(unsafe {
+        syscalls::syscall4(
+            Sysno::pidfd_send_signal,
+            pidfd.0.cast_unsigned() as usize,
+            sig.cast_unsigned() as usize,
+            0,
+            0,
+        )
+    })
+    .map(drop)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracee memory
+
+/// Converts a remote address; `EFAULT` if it does not fit this ABI's pointers.
+fn remote_iov(addr: u64, len: usize) -> Result<libc::iovec, Errno> {
+    let a = usize::try_from(addr).map_err(|_| Errno(libc::EFAULT))?;
+    Ok(libc::iovec {
+        iov_base: a as *mut c_void,
+        iov_len: len,
+    })
+}
+
+/// Reads `buf.len()` bytes at `addr` in process `pid` (`process_vm_readv(2)`,
+/// `CONFIG_CROSS_MEMORY_ATTACH`). Returns the count read, which is short when an unmapped page is
+/// reached. Needs ptrace access to `pid`.
+pub fn process_vm_readv(pid: Pid, buf: &mut [u8], addr: u64) -> Result<usize, Errno> {
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = remote_iov(addr, buf.len())?;
+    // SAFETY: local describes buf, valid for writes; remote is only read by the kernel in the
+    // other process's address space, where a bad address yields EFAULT.
+    raw(unsafe {
+        syscalls::syscall6(
+            Sysno::process_vm_readv,
+            pid.arg(),
+            &local as *const libc::iovec as usize,
+            1,
+            &remote as *const libc::iovec as usize,
+            1,
+            0,
+        )
+    })
+}
+
+/// Writes `buf` at `addr` in process `pid` (`process_vm_writev(2)`). Returns the count written.
+pub fn process_vm_writev(pid: Pid, buf: &[u8], addr: u64) -> Result<usize, Errno> {
+    let local = libc::iovec {
+        iov_base: buf.as_ptr().cast_mut().cast(), // the kernel only reads the local side
+        iov_len: buf.len(),
+    };
+    let remote = remote_iov(addr, buf.len())?;
+    // SAFETY: local describes buf, valid for reads; remote lives in the other process.
+    raw(unsafe {
+        syscalls::syscall6(
+            Sysno::process_vm_writev,
+            pid.arg(),
+            &local as *const libc::iovec as usize,
+            1,
+            &remote as *const libc::iovec as usize,
+            1,
+            0,
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// seccomp
+
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (linux/seccomp.h, 6.6): missing from `libc`.
+pub const USER_NOTIF_FD_SYNC_WAKE_UP: u32 = 1;
+
+// Layouts fixed by linux/seccomp.h; a mismatch would make the kernel reject every ioctl.
+const _: () = assert!(size_of::<libc::seccomp_notif>() == 80);
+const _: () = assert!(size_of::<libc::seccomp_notif_resp>() == 24);
+const _: () = assert!(size_of::<libc::seccomp_notif_addfd>() == 24);
+const _: () = assert!(size_of::<libc::seccomp_notif_sizes>() == 6);
+const _: () = assert!(size_of::<libc::sock_filter>() == 8);
+
+/// Loads the filter `prog` (`seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)`). With
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER` in `flags`, returns the notification listener.
+/// Needs `no_new_privs` or `CAP_SYS_ADMIN`. Errors: `EINVAL` for more than 65535 instructions
+/// (the kernel's own limit is 4096), flags above 32 bits, or flags the kernel does not know.
+pub fn seccomp_set_mode_filter(
+    flags: libc::c_ulong,
+    prog: &[libc::sock_filter],
+) -> Result<Option<Fd>, Errno> {
+    // The kernel reads flags as an unsigned int: refuse bits it would silently drop.
+    let flags32 = u32::try_from(flags).map_err(|_| Errno(libc::EINVAL))?;
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(prog.len()).map_err(|_| Errno(libc::EINVAL))?,
+        filter: prog.as_ptr().cast_mut(), // the kernel copies the program, never writes it
+    };
+    // SAFETY: fprog points to prog.len() instructions that live across the call.
+    let r = raw(unsafe {
+        syscalls::syscall3(
+            Sysno::seccomp,
+            libc::SECCOMP_SET_MODE_FILTER as usize, // u32 -> usize widens on every Linux ABI
+            flags32 as usize,                       // u32 -> usize widens on every Linux ABI
+            &fprog as *const libc::sock_fprog as usize,
+        )
+    })?;
+    if flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER == 0 {
+        return Ok(None);
+    }
+    let n = c_int::try_from(r).map_err(|_| Errno(libc::EOVERFLOW))?;
+    Ok(Some(Fd(n)))
+}
+
+/// The kernel's sizes of the notification structs (`SECCOMP_GET_NOTIF_SIZES`, 5.0).
+pub fn seccomp_get_notif_sizes() -> Result<libc::seccomp_notif_sizes, Errno> {
+    let mut s = libc::seccomp_notif_sizes {
+        seccomp_notif: 0,
+        seccomp_notif_resp: 0,
+        seccomp_data: 0,
+    };
+    let p: *mut libc::seccomp_notif_sizes = &mut s;
+    // SAFETY: p points to a writable struct seccomp_notif_sizes.
+    raw(unsafe {
+        syscalls::syscall3(
+            Sysno::seccomp,
+            libc::SECCOMP_GET_NOTIF_SIZES as usize,
+            0,
+            p as usize,
+        )
+    })?;
+    Ok(s)
+}
+
+/// The id of one user notification (`seccomp_notif.id`), valid until answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotifId(pub u64);
+
+/// One intercepted system call (`struct seccomp_notif`). Every field comes from the kernel, but
+/// `args` are the tracee's raw registers: hostile values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notif {
+    /// Answer with this id.
+    pub id: NotifId,
+    /// Thread that made the call (in the listener's pid namespace).
+    pub pid: Pid,
+    /// System call number (`seccomp_data.nr`).
+    pub nr: i32,
+    /// `AUDIT_ARCH_*` of the call (`seccomp_data.arch`).
+    pub arch: u32,
+    /// Instruction pointer at the call.
+    pub ip: u64,
+    /// The six raw arguments.
+    pub args: [u64; 6],
+}
+
+fn ioctl_ptr<T>(fd: &Fd, req: libc::Ioctl, arg: *mut T) -> Result<c_int, Errno> {
+    loop {
+        // SAFETY: every caller passes the request whose struct type is T, and arg points to a
+        // valid T for the call's duration.
+        match cvt(unsafe { libc::ioctl(fd.0, req, arg) }) {
+            Err(Errno(libc::EINTR)) => {}
+            r => return r,
+        }
+    }
+}
+
+/// Receives the next notification (`SECCOMP_IOCTL_NOTIF_RECV`); blocks unless [`poll_in`] said
+/// the listener is readable. Errors: `ENOENT` if the caller died before it was received.
+pub fn notif_recv(listener: &Fd) -> Result<Notif, Errno> {
+    // SAFETY: seccomp_notif is plain old data; the kernel demands it zeroed (EINVAL otherwise).
+    let mut n: libc::seccomp_notif = unsafe { MaybeUninit::zeroed().assume_init() };
+    ioctl_ptr(listener, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut n)?;
+    Ok(Notif {
+        id: NotifId(n.id),
+        pid: Pid(n.pid.cast_signed()),
+        nr: n.data.nr,
+        arch: n.data.arch,
+        ip: n.data.instruction_pointer,
+        args: n.data.args,
+    })
+}
+
+/// The answer to a notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Run the call as issued (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`, 5.5). Each use needs a
+    /// `// SECURITY:` comment: the tracee may change the arguments after they were checked.
+    Continue,
+    /// Fail the call with this errno without running it.
+    Errno(Errno),
+    /// Succeed without running the call, returning this value.
+    Value(i64),
+}
+
+/// Answers notification `id` (`SECCOMP_IOCTL_NOTIF_SEND`). Errors: `ENOENT` if the call is gone
+/// (the tracee was interrupted or died); `EINPROGRESS` if it was already answered and the tracee
+/// has not resumed yet; `EINVAL` for `Continue` before Linux 5.5.
+pub fn notif_send(listener: &Fd, id: NotifId, answer: Answer) -> Result<(), Errno> {
+    let mut resp = libc::seccomp_notif_resp {
+        id: id.0,
+        val: 0,
+        error: 0,
+        flags: 0,
+    };
+    match answer {
+        // The flag is 1 (linux/seccomp.h): it fits the u32 field.
+        Answer::Continue => resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+        Answer::Errno(e) => resp.error = e.0.saturating_neg(),
+        Answer::Value(v) => resp.val = v,
+    }
+    ioctl_ptr(listener, libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp).map(drop)
+}
+
+/// Checks that notification `id` is still pending (`SECCOMP_IOCTL_NOTIF_ID_VALID`): call it after
+/// reading tracee memory and before trusting what was read. Errors: `ENOENT` if it is not.
+pub fn notif_id_valid(listener: &Fd, id: NotifId) -> Result<(), Errno> {
+    let mut raw_id = id.0;
+    ioctl_ptr(listener, libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &mut raw_id).map(drop)
+}
+
+/// How [`notif_addfd`] places the descriptor in the tracee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddFd {
+    /// At the lowest free number; the notification stays pending.
+    Install,
+    /// At exactly this number, replacing what is there (`SECCOMP_ADDFD_FLAG_SETFD`); still pending.
+    InstallAt(u32),
+    /// At the lowest free number, and answer the call with that number in the same step
+    /// (`SECCOMP_ADDFD_FLAG_SEND`, 5.14).
+    Send,
+    /// At exactly this number, and answer the call with it (`SETFD | SEND`).
+    SendAt(u32),
+}
+
+/// Installs a copy of `src` into the tracee of notification `id` (`SECCOMP_IOCTL_NOTIF_ADDFD`,
+/// 5.9) and returns its number there. `newfd_flags` takes `O_CLOEXEC`.
+pub fn notif_addfd(
+    listener: &Fd,
+    id: NotifId,
+    src: &Fd,
+    how: AddFd,
+    newfd_flags: u32,
+) -> Result<c_int, Errno> {
+    // Both flags are small constants (1 and 2, linux/seccomp.h): they fit the u32 field.
+    const SETFD: u32 = libc::SECCOMP_ADDFD_FLAG_SETFD as u32;
+    const SEND: u32 = libc::SECCOMP_ADDFD_FLAG_SEND as u32;
+    let (flags, newfd) = match how {
+        AddFd::Install => (0, 0),
+        AddFd::InstallAt(n) => (SETFD, n),
+        AddFd::Send => (SEND, 0),
+        AddFd::SendAt(n) => (SETFD | SEND, n),
+    };
+    let mut a = libc::seccomp_notif_addfd {
+        id: id.0,
+        flags,
+        srcfd: src.0.cast_unsigned(),
+        newfd,
+        newfd_flags,
+    };
+    ioctl_ptr(listener, libc::SECCOMP_IOCTL_NOTIF_ADDFD, &mut a)
+}
+
+/// Asks the kernel to wake the supervisor on the same CPU the tracee runs on
+/// (`SECCOMP_IOCTL_NOTIF_SET_FLAGS` with `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, 6.6): faster
+/// round trips. Errors: `EINVAL`/`ENOTTY` on older kernels.
+pub fn notif_set_sync_wake_up(listener: &Fd) -> Result<(), Errno> {
+    let flags = libc::c_ulong::from(USER_NOTIF_FD_SYNC_WAKE_UP);
+    loop {
+        // SAFETY: this request takes the flags as the integer argument itself, not a pointer.
+        match cvt(unsafe { libc::ioctl(listener.0, libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags) }) {
+            Err(Errno(libc::EINTR)) => {}
+            r => return r.map(drop),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+/// Standard output.
+pub const STDOUT: c_int = 1;
+/// Standard error.
+pub const STDERR: c_int = 2;
+
+/// A buffered writer to a descriptor it does not own, with room for `N` bytes. It implements
+/// `core::fmt::Write`; writes larger than the buffer go out in several `write(2)` calls. Call
+/// [`Out::flush`] to see errors; dropping flushes and ignores them.
+pub struct Out<const N: usize> {
+    fd: c_int,
+    buf: [u8; N],
+    len: usize,
+    error: Option<Errno>,
+}
+
+impl<const N: usize> Out<N> {
+    /// A writer to the raw descriptor `fd` (such as [`STDOUT`]), which stays open after it.
+    pub const fn new(fd: c_int) -> Self {
+        Out {
+            fd,
+            buf: [0; N],
+            len: 0,
+            error: None,
+        }
+    }
+
+    /// Appends raw bytes (paths need not be UTF-8), flushing when the buffer fills. After a
+    /// write error everything is dropped; [`Out::flush`] reports the error.
+    pub fn bytes(&mut self, mut b: &[u8]) {
+        while !b.is_empty() && self.error.is_none() {
+            let free = self.buf.get_mut(self.len..).unwrap_or_default();
+            if free.is_empty() {
+                if N == 0 {
+                    self.error = write_all_raw(self.fd, b).err();
+                    return;
+                }
+                let _ = self.flush();
+                continue;
+            }
+            let n = free.len().min(b.len());
+            let (head, tail) = b.split_at(n);
+            free.iter_mut().zip(head).for_each(|(d, s)| *d = *s);
+            self.len += n; // n <= free space, so len stays <= N
+            b = tail;
+        }
+    }
+
+    /// Writes out what is buffered. Errors: the first write error seen by this writer.
+    pub fn flush(&mut self) -> Result<(), Errno> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let pending = self.buf.get(..self.len).unwrap_or_default();
+        let r = write_all_raw(self.fd, pending);
+        self.len = 0;
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+        r
+    }
+}
+
+impl<const N: usize> fmt::Write for Out<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.bytes(s.as_bytes());
+        if self.error.is_some() {
+            return Err(fmt::Error);
         }
         Ok(())
     }
 }
 
-// The libc crate only names libc when built inside std; a no_std binary links it itself.
+impl<const N: usize> Drop for Out<N> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// Formats to standard error in one `write(2)` (for messages up to 256 bytes), like `std`'s.
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        let mut o = $crate::sys::Out::<256>::new($crate::sys::STDERR);
+        let _ = core::fmt::Write::write_fmt(&mut o, format_args!($($arg)*));
+    }};
+}
+
+/// [`eprint!`] followed by a newline.
+#[allow(unused_macros)]
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        let mut o = $crate::sys::Out::<256>::new($crate::sys::STDERR);
+        let _ = core::fmt::Write::write_fmt(&mut o, format_args!($($arg)*));
+        o.bytes(b"\n");
+    }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry
+
+// The libc crate only names libc when built inside std; a no_std binary links it itself. The
+// entry items are left out when tests/sys.rs compiles this file into a std test crate.
+#[cfg(not(test))]
 #[link(name = "c")]
 extern "C" {}
 
+#[cfg(not(test))]
 #[no_mangle]
-extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
     let args = Args {
         argc: usize::try_from(argc).unwrap_or(0),
         argv,
     };
-    crate::run(&args)
+    // SAFETY: musl's start code passes the process environment: a NULL-terminated array of
+    // NUL-terminated strings that nothing in this program modifies or frees.
+    let env = unsafe { Env::from_raw(envp) };
+    crate::run(&args, &env)
 }
 
+#[cfg(not(test))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // SAFETY: abort(3) takes no arguments and never returns.
@@ -60,5 +1283,6 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// The precompiled `core` of an unoptimised build still names the unwinding personality routine,
 /// although this binary is built with `panic = "abort"` and never unwinds; an empty one satisfies
 /// the linker (release builds drop the reference entirely).
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn rust_eh_personality() {}
