@@ -7,3 +7,4 @@
 
 pub mod arch;
 pub mod limits;
+pub mod wildmatch;

@@ -4,3 +4,7 @@
 
 /// Longest path the kernel accepts, including the terminating NUL (`PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
+
+/// Longest wildmatch pattern, in bytes; a longer one never matches. Patterns are paths, so
+/// `PATH_MAX` bounds them; it also fixes the matcher's state set at 4097 bits.
+pub const MAX_PATTERN_LEN: usize = PATH_MAX;
