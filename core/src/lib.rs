@@ -5,6 +5,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod addr;
 pub mod arch;
 pub mod limits;
 pub mod wildmatch;

@@ -8,3 +8,6 @@ pub const PATH_MAX: usize = 4096;
 /// Longest wildmatch pattern, in bytes; a longer one never matches. Patterns are paths, so
 /// `PATH_MAX` bounds them; it also fixes the matcher's state set at 4097 bits.
 pub const MAX_PATTERN_LEN: usize = PATH_MAX;
+
+/// Most patterns one address argument expands to: the `LOCAL` and `LOCAL6` aliases are four ranges.
+pub const MAX_ALIAS_EXPANSION: usize = 4;
