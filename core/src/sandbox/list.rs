@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use crate::addr::{AddrPattern, PortRange, SockAddr};
+use crate::addr::{AddrPattern, Case, PortRange, SockAddr};
 use crate::limits::{MAX_LIST_RULES, MAX_LIST_TEXT};
 use crate::wildmatch::{wildmatch, wildmatch_casefold};
 
@@ -178,19 +178,19 @@ impl PathList {
     }
 
     /// The kind of the last rule whose pattern matches `path`, if any (last match wins).
-    pub fn last_match(&self, path: &[u8], casefold: bool) -> Option<Kind> {
+    pub fn last_match(&self, path: &[u8], case: Case) -> Option<Kind> {
         self.rules
             .iter()
             .rev()
-            .find(|r| path_matches(self.pool.get(r.text), path, casefold))
+            .find(|r| path_matches(self.pool.get(r.text), path, case))
             .map(|r| r.kind)
     }
 
     /// The pattern of the first rule that matches `path`, if any.
-    pub fn first_match(&self, path: &[u8], casefold: bool) -> Option<&[u8]> {
+    pub fn first_match(&self, path: &[u8], case: Case) -> Option<&[u8]> {
         self.iter()
             .map(|(_, p)| p)
-            .find(|p| path_matches(p, path, casefold))
+            .find(|p| path_matches(p, path, case))
     }
 
     /// The rules in order, as (kind, pattern).
@@ -220,8 +220,8 @@ fn reserve_check(
     Ok(())
 }
 
-fn path_matches(pattern: &[u8], path: &[u8], casefold: bool) -> bool {
-    if casefold {
+fn path_matches(pattern: &[u8], path: &[u8], case: Case) -> bool {
+    if case == Case::Insensitive {
         wildmatch_casefold(pattern, path)
     } else {
         wildmatch(pattern, path)
@@ -348,11 +348,11 @@ impl AddrList {
     }
 
     /// The kind of the last rule that matches `addr`, if any (last match wins).
-    pub fn last_match(&self, addr: &SockAddr<'_>, casefold: bool) -> Option<Kind> {
+    pub fn last_match(&self, addr: &SockAddr<'_>, case: Case) -> Option<Kind> {
         self.rules
             .iter()
             .rev()
-            .find(|r| self.pattern(&r.addr).matches(addr, casefold))
+            .find(|r| self.pattern(&r.addr).matches(addr, case))
             .map(|r| r.kind)
     }
 
@@ -372,21 +372,24 @@ mod tests {
         l.push(Kind::Allow, &[b"/home/**"]).unwrap();
         l.push(Kind::Deny, &[b"/home/*/.ssh/**"]).unwrap();
         l.push(Kind::Allow, &[b"/home/u/.ssh/known_hosts"]).unwrap();
-        assert_eq!(l.last_match(b"/home/u/x", false), Some(Kind::Allow));
         assert_eq!(
-            l.last_match(b"/home/u/.ssh/id_rsa", false),
+            l.last_match(b"/home/u/x", Case::Sensitive),
+            Some(Kind::Allow)
+        );
+        assert_eq!(
+            l.last_match(b"/home/u/.ssh/id_rsa", Case::Sensitive),
             Some(Kind::Deny)
         );
         assert_eq!(
-            l.last_match(b"/home/u/.ssh/known_hosts", false),
+            l.last_match(b"/home/u/.ssh/known_hosts", Case::Sensitive),
             Some(Kind::Allow)
         );
-        assert_eq!(l.last_match(b"/etc/passwd", false), None);
+        assert_eq!(l.last_match(b"/etc/passwd", Case::Sensitive), None);
         // Removing the middle rule shifts the text of the rule after it.
         assert!(l.remove(Kind::Deny, b"/home/*/.ssh/**"));
         assert!(!l.remove(Kind::Deny, b"/home/*/.ssh/**"));
         assert_eq!(
-            l.last_match(b"/home/u/.ssh/id_rsa", false),
+            l.last_match(b"/home/u/.ssh/id_rsa", Case::Sensitive),
             Some(Kind::Allow)
         );
         let v: std::vec::Vec<_> = l.iter().map(|(k, p)| (k, p.to_vec())).collect();

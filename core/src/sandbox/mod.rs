@@ -10,7 +10,7 @@ pub mod list;
 
 use core::fmt;
 
-use crate::addr::{AddrPattern, SockAddr};
+use crate::addr::{AddrPattern, Case, SockAddr};
 use list::{AddrList, Full, Kind, PathList};
 
 /// State of one sandbox type (SPEC §2.1).
@@ -337,13 +337,17 @@ impl Global {
     }
 
     /// Whether matching folds ASCII case.
-    pub fn casefold(&self) -> bool {
-        !self.case_sensitive
+    pub fn case(&self) -> Case {
+        if self.case_sensitive {
+            Case::Sensitive
+        } else {
+            Case::Insensitive
+        }
     }
 
     /// The first `exec/kill_if_match` pattern matching `path`, if any.
     pub fn kill_if_match(&self, path: &[u8]) -> Option<&[u8]> {
-        self.kill_if_match.first_match(path, self.casefold())
+        self.kill_if_match.first_match(path, self.case())
     }
 
     /// Records the address of a successful bind for the connect group. Already known addresses
@@ -471,13 +475,13 @@ pub fn check_path(
     traced: &dyn Traced,
 ) -> Verdict {
     let mode = task.mode(cap);
-    let casefold = global.casefold();
+    let case = global.case();
     let allowed = match mode {
         Mode::Off => true,
         // A type switched to bpf at run time whose call still reaches user space: deny without
         // consulting the lists (SPEC §2.2, UNDETERMINED reading).
         Mode::Bpf => false,
-        Mode::Allow | Mode::Deny => match task.list(cap).last_match(path, casefold) {
+        Mode::Allow | Mode::Deny => match task.list(cap).last_match(path, case) {
             Some(kind) => kind == Kind::Allow,
             None => {
                 mode == Mode::Allow
@@ -489,7 +493,7 @@ pub fn check_path(
     };
     if allowed {
         Verdict::Allow
-    } else if global.filter(cap).first_match(path, casefold).is_some() {
+    } else if global.filter(cap).first_match(path, case).is_some() {
         Verdict::DenyFiltered
     } else {
         Verdict::Deny
@@ -518,14 +522,14 @@ pub fn check_addr(
             Verdict::DenyFamily
         };
     }
-    let casefold = global.casefold();
+    let case = global.case();
     let allowed = match mode {
         Mode::Off => true,
         Mode::Bpf => false,
         Mode::Allow | Mode::Deny => {
-            let found = task.net_list(net).last_match(addr, casefold).or_else(|| {
+            let found = task.net_list(net).last_match(addr, case).or_else(|| {
                 if net == Net::Connect {
-                    global.bound.last_match(addr, casefold)
+                    global.bound.last_match(addr, case)
                 } else {
                     None
                 }
@@ -547,7 +551,7 @@ pub fn check_addr(
     };
     if allowed {
         Verdict::Allow
-    } else if global.filter_network.last_match(addr, casefold).is_some() {
+    } else if global.filter_network.last_match(addr, case).is_some() {
         Verdict::DenyFiltered
     } else {
         Verdict::Deny
@@ -561,5 +565,202 @@ impl fmt::Debug for Sandbox {
             .field("network", &self.task.network)
             .field("lock", &self.task.lock)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::NoServices;
+    use crate::magic::{apply, parse, Context, Origin};
+    use std::boxed::Box;
+
+    fn sandbox(cmds: &[&str]) -> Box<Sandbox> {
+        let mut sb = Box::<Sandbox>::default();
+        let ctx = Context {
+            origin: Origin::CommandLine,
+            services: &NoServices,
+        };
+        for c in cmds {
+            let cmd = parse(c.as_bytes()).unwrap();
+            apply(&mut sb.global, &mut sb.task, &cmd, &ctx).unwrap();
+        }
+        sb
+    }
+
+    fn path(sb: &Sandbox, cap: Cap, p: &str) -> Verdict {
+        let traced = |id: u32| id == 42;
+        check_path(&sb.global, &sb.task, cap, p.as_bytes(), &traced)
+    }
+
+    fn inet(a: [u8; 4], port: u16) -> SockAddr<'static> {
+        SockAddr::Inet { addr: a, port }
+    }
+
+    fn net(sb: &Sandbox, n: Net, a: &SockAddr<'_>) -> Verdict {
+        check_addr(&sb.global, &sb.task, n, a, &NoneTraced)
+    }
+
+    #[test]
+    fn states() {
+        let sb = sandbox(&["core/sandbox/read:off"]);
+        assert_eq!(path(&sb, Cap::Read, "/etc/shadow"), Verdict::Allow);
+        let sb = sandbox(&["core/sandbox/read:allow", "denylist/read+/etc/shadow"]);
+        assert_eq!(path(&sb, Cap::Read, "/etc/shadow"), Verdict::Deny);
+        assert_eq!(path(&sb, Cap::Read, "/etc/passwd"), Verdict::Allow);
+        let sb = sandbox(&["core/sandbox/read:deny", "allowlist/read+/lib64/***"]);
+        assert_eq!(path(&sb, Cap::Read, "/lib64"), Verdict::Allow);
+        assert_eq!(path(&sb, Cap::Read, "/lib64/libc.so.6"), Verdict::Allow);
+        assert_eq!(path(&sb, Cap::Read, "/lib"), Verdict::Deny);
+        // A state switched to bpf at run time denies whatever reaches user space.
+        let sb = sandbox(&["core/sandbox/read:bpf", "allowlist/read+/***"]);
+        assert_eq!(path(&sb, Cap::Read, "/x"), Verdict::Deny);
+    }
+
+    #[test]
+    fn filters_only_silence() {
+        let sb = sandbox(&[
+            "core/sandbox/write:deny",
+            "filter/write+/tmp/***",
+            "allowlist/write+/tmp/ok",
+        ]);
+        assert_eq!(path(&sb, Cap::Write, "/tmp/x"), Verdict::DenyFiltered);
+        assert_eq!(path(&sb, Cap::Write, "/tmp/ok"), Verdict::Allow);
+        assert_eq!(path(&sb, Cap::Write, "/etc/x"), Verdict::Deny);
+        // Filters of one type do not silence another.
+        let sb = sandbox(&["core/sandbox/read:deny", "filter/write+/***"]);
+        assert_eq!(path(&sb, Cap::Read, "/x"), Verdict::Deny);
+    }
+
+    #[test]
+    fn per_process_directories() {
+        let sb = sandbox(&["core/sandbox/read:deny"]);
+        assert_eq!(path(&sb, Cap::Read, "/proc/42"), Verdict::Allow);
+        assert_eq!(path(&sb, Cap::Read, "/proc/42/status"), Verdict::Allow);
+        assert_eq!(path(&sb, Cap::Read, "/proc/43/status"), Verdict::Deny);
+        assert_eq!(path(&sb, Cap::Read, "/proc/42x/status"), Verdict::Deny);
+        assert_eq!(path(&sb, Cap::Read, "/proc/"), Verdict::Deny);
+        // Never for exec, never over a denylist entry, and off when the option is off.
+        let sb = sandbox(&["core/sandbox/exec:deny"]);
+        assert_eq!(path(&sb, Cap::Exec, "/proc/42/exe"), Verdict::Deny);
+        let sb = sandbox(&["core/sandbox/read:deny", "denylist/read+/proc/*/mem"]);
+        assert_eq!(path(&sb, Cap::Read, "/proc/42/mem"), Verdict::Deny);
+        let sb = sandbox(&[
+            "core/sandbox/read:deny",
+            "core/allowlist/per_process_directories:false",
+        ]);
+        assert_eq!(path(&sb, Cap::Read, "/proc/42/status"), Verdict::Deny);
+        assert_eq!(proc_id(b"/proc/99999999999"), None);
+    }
+
+    #[test]
+    fn case_folding() {
+        let sb = sandbox(&["core/sandbox/write:deny", "allowlist/write+/TMP/***"]);
+        assert_eq!(path(&sb, Cap::Write, "/tmp/x"), Verdict::Deny);
+        let sb = sandbox(&[
+            "core/sandbox/write:deny",
+            "core/match/case_sensitive:false",
+            "allowlist/write+/TMP/***",
+        ]);
+        assert_eq!(path(&sb, Cap::Write, "/tmp/x"), Verdict::Allow);
+        assert_eq!(path(&sb, Cap::Write, "/Tmp"), Verdict::Allow);
+    }
+
+    #[test]
+    fn kill_if_match() {
+        let sb = sandbox(&["exec/kill_if_match+/usr/bin/*torrent"]);
+        assert_eq!(
+            sb.global.kill_if_match(b"/usr/bin/ktorrent"),
+            Some(&b"/usr/bin/*torrent"[..])
+        );
+        assert_eq!(sb.global.kill_if_match(b"/usr/bin/true"), None);
+    }
+
+    #[test]
+    fn network() {
+        let sb = sandbox(&[
+            "core/sandbox/network:deny",
+            "allowlist/network/connect+LOOPBACK@80-90",
+            "denylist/network/connect+inet:127.0.0.1@85",
+            "allowlist/network/bind+LOOPBACK@0",
+        ]);
+        assert_eq!(
+            net(&sb, Net::Connect, &inet([127, 0, 0, 2], 80)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            net(&sb, Net::Connect, &inet([127, 0, 0, 1], 85)),
+            Verdict::Deny
+        );
+        assert_eq!(
+            net(&sb, Net::Connect, &inet([127, 0, 0, 2], 85)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            net(&sb, Net::Connect, &inet([10, 0, 0, 1], 80)),
+            Verdict::Deny
+        );
+        // Bind and connect lists are separate.
+        assert_eq!(
+            net(&sb, Net::Bind, &inet([127, 0, 0, 1], 80)),
+            Verdict::Deny
+        );
+        assert_eq!(
+            net(&sb, Net::Bind, &inet([127, 0, 0, 1], 0)),
+            Verdict::Allow
+        );
+        // Families the patterns cannot name follow unsupported_socket_families.
+        let other = SockAddr::Other { family: 16 };
+        assert_eq!(net(&sb, Net::Connect, &other), Verdict::Allow);
+        let sb2 = sandbox(&[
+            "core/sandbox/network:deny",
+            "core/allowlist/unsupported_socket_families:false",
+            "filter/network+LOOPBACK@0-65535",
+        ]);
+        assert_eq!(net(&sb2, Net::Connect, &other), Verdict::DenyFamily);
+        assert_eq!(
+            net(&sb2, Net::Connect, &inet([127, 0, 0, 1], 1)),
+            Verdict::DenyFiltered
+        );
+        // Off allows everything.
+        let sb3 = sandbox(&["core/sandbox/network:off"]);
+        assert_eq!(
+            net(&sb3, Net::Connect, &inet([8, 8, 8, 8], 53)),
+            Verdict::Allow
+        );
+    }
+
+    #[test]
+    fn learned_binds_allow_connect_only() {
+        let mut sb = sandbox(&["core/sandbox/network:deny"]);
+        let a = inet([127, 0, 0, 1], 40000);
+        assert_eq!(net(&sb, Net::Connect, &a), Verdict::Deny);
+        sb.global.learn_bind(&a).unwrap();
+        sb.global.learn_bind(&a).unwrap();
+        assert_eq!(sb.global.bound.len(), 1);
+        assert_eq!(net(&sb, Net::Connect, &a), Verdict::Allow);
+        assert_eq!(net(&sb, Net::Bind, &a), Verdict::Deny);
+        assert_eq!(
+            net(&sb, Net::Connect, &inet([127, 0, 0, 1], 40001)),
+            Verdict::Deny
+        );
+        // A task denylist entry wins over the learned list.
+        let mut sb = sandbox(&[
+            "core/sandbox/network:deny",
+            "denylist/network/connect+LOOPBACK@0-65535",
+        ]);
+        sb.global.learn_bind(&a).unwrap();
+        assert_eq!(net(&sb, Net::Connect, &a), Verdict::Deny);
+        // Unix paths are learned literally, wildcards included.
+        let mut sb = sandbox(&["core/sandbox/network:deny"]);
+        sb.global.learn_bind(&SockAddr::Unix(b"/tmp/s*ck")).unwrap();
+        assert_eq!(
+            net(&sb, Net::Connect, &SockAddr::Unix(b"/tmp/s*ck")),
+            Verdict::Allow
+        );
+        assert_eq!(
+            net(&sb, Net::Connect, &SockAddr::Unix(b"/tmp/sock")),
+            Verdict::Deny
+        );
     }
 }
