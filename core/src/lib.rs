@@ -5,7 +5,13 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[cfg(test)]
+extern crate std;
+
 pub mod addr;
 pub mod arch;
+pub mod cli;
 pub mod limits;
+pub mod magic;
+pub mod sandbox;
 pub mod wildmatch;

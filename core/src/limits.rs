@@ -11,3 +11,11 @@ pub const MAX_PATTERN_LEN: usize = PATH_MAX;
 
 /// Most patterns one address argument expands to: the `LOCAL` and `LOCAL6` aliases are four ranges.
 pub const MAX_ALIAS_EXPANSION: usize = 4;
+
+/// Rules per allow/deny/filter list: far above real profiles (the paludis profile has about 50
+/// after expansion) and enough for a 500-entry allowlist, at 8 bytes a rule.
+pub const MAX_LIST_RULES: usize = 1024;
+
+/// Bytes of pattern text per list: a 500-entry allowlist of typical paths fits, and the offsets
+/// stay 16-bit. Ten lists of this size keep a whole policy near 400 KiB.
+pub const MAX_LIST_TEXT: usize = 32 * 1024;

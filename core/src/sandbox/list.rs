@@ -1,0 +1,438 @@
+//! Ordered rule lists in fixed-capacity pools: path patterns and address patterns.
+//!
+//! A list keeps its rules in insertion order and the text of its patterns in one byte pool, so a
+//! list never allocates and its size is known at compile time. Removing a rule compacts the pool.
+
+use core::fmt;
+
+use crate::addr::{AddrPattern, Case, PortRange, SockAddr};
+use crate::limits::{MAX_LIST_RULES, MAX_LIST_TEXT};
+use crate::wildmatch::{wildmatch, wildmatch_casefold};
+
+/// What a matching rule decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An allowlist entry: a match allows.
+    Allow,
+    /// A denylist entry: a match denies.
+    Deny,
+}
+
+/// A list that is full: names the list and the limit that was hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full {
+    /// Which limit: `"rules"` or `"pattern bytes"`.
+    pub what: &'static str,
+    /// The limit's value.
+    pub limit: usize,
+}
+
+impl fmt::Display for Full {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "list full: at most {} {}", self.limit, self.what)
+    }
+}
+
+/// A span of bytes in a list's text pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u16,
+    len: u16,
+}
+
+/// The byte pool shared by the rules of one list.
+#[derive(Clone)]
+struct Pool {
+    bytes: heapless::Vec<u8, MAX_LIST_TEXT>,
+}
+
+// MAX_LIST_TEXT must fit the u16 offsets of `Span`.
+const _: () = assert!(MAX_LIST_TEXT <= u16::MAX as usize);
+
+impl Pool {
+    const fn new() -> Self {
+        Pool {
+            bytes: heapless::Vec::new(),
+        }
+    }
+
+    fn get(&self, span: Span) -> &[u8] {
+        let start = usize::from(span.start);
+        self.bytes
+            .get(start..start + usize::from(span.len))
+            .unwrap_or(&[])
+    }
+
+    /// Stores `parts` concatenated and returns their span.
+    fn push(&mut self, parts: &[&[u8]]) -> Result<Span, Full> {
+        let full = Full {
+            what: "pattern bytes",
+            limit: MAX_LIST_TEXT,
+        };
+        let start = self.bytes.len();
+        for part in parts {
+            if self.bytes.extend_from_slice(part).is_err() {
+                self.bytes.truncate(start);
+                return Err(full);
+            }
+        }
+        // Both fit in u16: the pool holds at most MAX_LIST_TEXT <= u16::MAX bytes.
+        let len = u16::try_from(self.bytes.len() - start).map_err(|_| full)?;
+        let start = u16::try_from(start).map_err(|_| full)?;
+        Ok(Span { start, len })
+    }
+
+    /// Removes the bytes of `span`; spans after it must be shifted with `shift`.
+    fn remove(&mut self, span: Span) {
+        let start = usize::from(span.start);
+        let len = usize::from(span.len);
+        let total = self.bytes.len();
+        if start + len > total {
+            return;
+        }
+        self.bytes.copy_within(start + len..total, start);
+        self.bytes.truncate(total - len);
+    }
+
+    fn shift(removed: Span, span: &mut Span) {
+        if span.start > removed.start {
+            span.start -= removed.len;
+        }
+    }
+}
+
+/// One rule of a path list.
+#[derive(Clone, Copy, Debug)]
+struct PathRule {
+    kind: Kind,
+    text: Span,
+}
+
+/// An ordered list of path patterns, each an allow or a deny rule.
+///
+/// Limits: [`MAX_LIST_RULES`] rules and [`MAX_LIST_TEXT`] bytes of pattern text.
+#[derive(Clone)]
+pub struct PathList {
+    rules: heapless::Vec<PathRule, MAX_LIST_RULES>,
+    pool: Pool,
+}
+
+impl Default for PathList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PathList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        PathList {
+            rules: heapless::Vec::new(),
+            pool: Pool::new(),
+        }
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether the list has no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Appends a rule whose pattern is `parts` concatenated. Errors when a limit is hit.
+    pub fn push(&mut self, kind: Kind, parts: &[&[u8]]) -> Result<(), Full> {
+        if self.rules.is_full() {
+            return Err(Full {
+                what: "rules",
+                limit: MAX_LIST_RULES,
+            });
+        }
+        let text = self.pool.push(parts)?;
+        // Cannot fail: fullness was checked above.
+        let _ = self.rules.push(PathRule { kind, text });
+        Ok(())
+    }
+
+    /// Checks that `rules` more rules with `text` more pattern bytes would fit.
+    pub fn reserve_check(&self, rules: usize, text: usize) -> Result<(), Full> {
+        reserve_check(self.rules.len(), self.pool.bytes.len(), rules, text)
+    }
+
+    /// Removes the first rule of `kind` whose pattern is exactly `pattern`. Returns whether one was
+    /// found.
+    pub fn remove(&mut self, kind: Kind, pattern: &[u8]) -> bool {
+        let pos = self
+            .rules
+            .iter()
+            .position(|r| r.kind == kind && self.pool.get(r.text) == pattern);
+        let Some(pos) = pos else { return false };
+        let removed = self.rules.remove(pos);
+        self.pool.remove(removed.text);
+        for r in self.rules.iter_mut() {
+            Pool::shift(removed.text, &mut r.text);
+        }
+        true
+    }
+
+    /// The kind of the last rule whose pattern matches `path`, if any (last match wins).
+    pub fn last_match(&self, path: &[u8], case: Case) -> Option<Kind> {
+        self.rules
+            .iter()
+            .rev()
+            .find(|r| path_matches(self.pool.get(r.text), path, case))
+            .map(|r| r.kind)
+    }
+
+    /// The pattern of the first rule that matches `path`, if any.
+    pub fn first_match(&self, path: &[u8], case: Case) -> Option<&[u8]> {
+        self.iter()
+            .map(|(_, p)| p)
+            .find(|p| path_matches(p, path, case))
+    }
+
+    /// The rules in order, as (kind, pattern).
+    pub fn iter(&self) -> impl Iterator<Item = (Kind, &[u8])> + '_ {
+        self.rules.iter().map(|r| (r.kind, self.pool.get(r.text)))
+    }
+}
+
+fn reserve_check(
+    rules: usize,
+    bytes: usize,
+    more_rules: usize,
+    more_bytes: usize,
+) -> Result<(), Full> {
+    if rules + more_rules > MAX_LIST_RULES {
+        return Err(Full {
+            what: "rules",
+            limit: MAX_LIST_RULES,
+        });
+    }
+    if bytes + more_bytes > MAX_LIST_TEXT {
+        return Err(Full {
+            what: "pattern bytes",
+            limit: MAX_LIST_TEXT,
+        });
+    }
+    Ok(())
+}
+
+fn path_matches(pattern: &[u8], path: &[u8], case: Case) -> bool {
+    if case == Case::Insensitive {
+        wildmatch_casefold(pattern, path)
+    } else {
+        wildmatch(pattern, path)
+    }
+}
+
+/// An address pattern as stored: the text of unix patterns lives in the list's pool.
+#[derive(Clone, Copy, Debug)]
+enum StoredAddr {
+    Unix(Span),
+    UnixAbstract(Span),
+    Inet {
+        addr: [u8; 4],
+        mask: u8,
+        ports: PortRange,
+    },
+    Inet6 {
+        addr: [u8; 16],
+        mask: u8,
+        ports: PortRange,
+    },
+}
+
+/// One rule of an address list.
+#[derive(Clone, Copy, Debug)]
+struct AddrRule {
+    kind: Kind,
+    addr: StoredAddr,
+}
+
+/// An ordered list of address patterns, each an allow or a deny rule.
+///
+/// Limits: [`MAX_LIST_RULES`] rules and [`MAX_LIST_TEXT`] bytes of unix pattern text.
+#[derive(Clone)]
+pub struct AddrList {
+    rules: heapless::Vec<AddrRule, MAX_LIST_RULES>,
+    pool: Pool,
+}
+
+impl Default for AddrList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AddrList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        AddrList {
+            rules: heapless::Vec::new(),
+            pool: Pool::new(),
+        }
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether the list has no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Appends a rule. Errors when a limit is hit.
+    pub fn push(&mut self, kind: Kind, pattern: &AddrPattern<'_>) -> Result<(), Full> {
+        if self.rules.is_full() {
+            return Err(Full {
+                what: "rules",
+                limit: MAX_LIST_RULES,
+            });
+        }
+        let addr = match *pattern {
+            AddrPattern::Unix(text) => StoredAddr::Unix(self.pool.push(&[text])?),
+            AddrPattern::UnixAbstract(text) => StoredAddr::UnixAbstract(self.pool.push(&[text])?),
+            AddrPattern::Inet { addr, mask, ports } => StoredAddr::Inet { addr, mask, ports },
+            AddrPattern::Inet6 { addr, mask, ports } => StoredAddr::Inet6 { addr, mask, ports },
+        };
+        // Cannot fail: fullness was checked above.
+        let _ = self.rules.push(AddrRule { kind, addr });
+        Ok(())
+    }
+
+    /// Checks that `rules` more rules with `text` more unix pattern bytes would fit.
+    pub fn reserve_check(&self, rules: usize, text: usize) -> Result<(), Full> {
+        reserve_check(self.rules.len(), self.pool.bytes.len(), rules, text)
+    }
+
+    fn pattern(&self, addr: &StoredAddr) -> AddrPattern<'_> {
+        match *addr {
+            StoredAddr::Unix(span) => AddrPattern::Unix(self.pool.get(span)),
+            StoredAddr::UnixAbstract(span) => AddrPattern::UnixAbstract(self.pool.get(span)),
+            StoredAddr::Inet { addr, mask, ports } => AddrPattern::Inet { addr, mask, ports },
+            StoredAddr::Inet6 { addr, mask, ports } => AddrPattern::Inet6 { addr, mask, ports },
+        }
+    }
+
+    /// Removes the first rule of `kind` equal to `pattern`. Returns whether one was found.
+    pub fn remove(&mut self, kind: Kind, pattern: &AddrPattern<'_>) -> bool {
+        let pos = self
+            .rules
+            .iter()
+            .position(|r| r.kind == kind && self.pattern(&r.addr) == *pattern);
+        let Some(pos) = pos else { return false };
+        let removed = self.rules.remove(pos);
+        let span = match removed.addr {
+            StoredAddr::Unix(span) | StoredAddr::UnixAbstract(span) => span,
+            StoredAddr::Inet { .. } | StoredAddr::Inet6 { .. } => return true,
+        };
+        self.pool.remove(span);
+        for r in self.rules.iter_mut() {
+            if let StoredAddr::Unix(s) | StoredAddr::UnixAbstract(s) = &mut r.addr {
+                Pool::shift(span, s);
+            }
+        }
+        true
+    }
+
+    /// Whether the list holds a rule of `kind` equal to `pattern`.
+    pub fn contains(&self, kind: Kind, pattern: &AddrPattern<'_>) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.kind == kind && self.pattern(&r.addr) == *pattern)
+    }
+
+    /// The kind of the last rule that matches `addr`, if any (last match wins).
+    pub fn last_match(&self, addr: &SockAddr<'_>, case: Case) -> Option<Kind> {
+        self.rules
+            .iter()
+            .rev()
+            .find(|r| self.pattern(&r.addr).matches(addr, case))
+            .map(|r| r.kind)
+    }
+
+    /// The rules in order, as (kind, pattern).
+    pub fn iter(&self) -> impl Iterator<Item = (Kind, AddrPattern<'_>)> + '_ {
+        self.rules.iter().map(|r| (r.kind, self.pattern(&r.addr)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_match_wins_and_remove_compacts() {
+        let mut l = PathList::new();
+        l.push(Kind::Allow, &[b"/home/**"]).unwrap();
+        l.push(Kind::Deny, &[b"/home/*/.ssh/**"]).unwrap();
+        l.push(Kind::Allow, &[b"/home/u/.ssh/known_hosts"]).unwrap();
+        assert_eq!(
+            l.last_match(b"/home/u/x", Case::Sensitive),
+            Some(Kind::Allow)
+        );
+        assert_eq!(
+            l.last_match(b"/home/u/.ssh/id_rsa", Case::Sensitive),
+            Some(Kind::Deny)
+        );
+        assert_eq!(
+            l.last_match(b"/home/u/.ssh/known_hosts", Case::Sensitive),
+            Some(Kind::Allow)
+        );
+        assert_eq!(l.last_match(b"/etc/passwd", Case::Sensitive), None);
+        // Removing the middle rule shifts the text of the rule after it.
+        assert!(l.remove(Kind::Deny, b"/home/*/.ssh/**"));
+        assert!(!l.remove(Kind::Deny, b"/home/*/.ssh/**"));
+        assert_eq!(
+            l.last_match(b"/home/u/.ssh/id_rsa", Case::Sensitive),
+            Some(Kind::Allow)
+        );
+        let v: std::vec::Vec<_> = l.iter().map(|(k, p)| (k, p.to_vec())).collect();
+        assert_eq!(
+            v,
+            [
+                (Kind::Allow, b"/home/**".to_vec()),
+                (Kind::Allow, b"/home/u/.ssh/known_hosts".to_vec())
+            ]
+        );
+        // Kind matters for removal.
+        assert!(!l.remove(Kind::Deny, b"/home/**"));
+        assert!(l.remove(Kind::Allow, b"/home/**"));
+        assert_eq!(l.len(), 1);
+    }
+
+    #[test]
+    fn rule_limit_is_exact() {
+        let mut l = PathList::new();
+        for _ in 0..MAX_LIST_RULES {
+            l.push(Kind::Allow, &[b"/"]).unwrap();
+        }
+        assert_eq!(
+            l.push(Kind::Allow, &[b"/"]),
+            Err(Full {
+                what: "rules",
+                limit: MAX_LIST_RULES
+            })
+        );
+    }
+
+    #[test]
+    fn text_limit_is_exact() {
+        let mut l = PathList::new();
+        let chunk = [b'a'; 64];
+        for _ in 0..MAX_LIST_TEXT / 64 {
+            l.push(Kind::Allow, &[&chunk]).unwrap();
+        }
+        let err = l.push(Kind::Allow, &[b"x"]).unwrap_err();
+        assert_eq!(err.limit, MAX_LIST_TEXT);
+        // A failed push leaves the list unchanged.
+        assert_eq!(l.len(), MAX_LIST_TEXT / 64);
+        assert!(l.remove(Kind::Allow, &chunk));
+        l.push(Kind::Allow, &[b"x"]).unwrap();
+    }
+}
