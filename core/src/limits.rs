@@ -4,3 +4,6 @@
 
 /// Longest path the kernel accepts, including the terminating NUL (`PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
+
+/// Longest classic BPF program the kernel loads (`BPF_MAXINSNS` in linux/bpf_common.h).
+pub const MAX_INSNS: usize = 4096;
