@@ -4,17 +4,21 @@
 //! This module knows nothing of seccomp: return values are plain `u32` and the data a program
 //! reads is a byte slice whose length the caller names. The `seccomp` module builds on it.
 //!
-//! The life of a program: `Builder` appends instructions that jump to [`Label`]s,
-//! `Builder::finish` resolves every label in one backward pass (inserting `ja` trampolines
-//! where a conditional jump cannot reach), then runs [`verify`] on the result, which repeats the
-//! kernel's checks. [`run`] executes a program over the bytes of one input in a chosen byte order,
-//! and [`disasm`] prints it.
+//! The life of a program: [`Builder`] appends instructions that jump to [`Label`]s,
+//! [`Builder::finish`] resolves every label in one backward pass (inserting `ja` trampolines
+//! where a conditional jump cannot reach), then runs [`verify()`] on the result, which repeats the
+//! kernel's checks. [`run()`] executes a program over the bytes of one input in a chosen byte order,
+//! and [`disasm()`] prints it.
 
+pub mod builder;
 pub mod disasm;
 pub mod insn;
 pub mod interp;
+#[cfg(any(test, feature = "reference"))]
+pub mod reference;
 pub mod verify;
 
+pub use builder::{AluOp, Builder, Cmp, Label, Program, Target};
 pub use disasm::{disasm, disasm_insn};
 pub use insn::{program_bytes, ByteOrder, Insn};
 pub use interp::{run, InterpError, InterpErrorKind};
