@@ -343,12 +343,13 @@ impl Builder {
         // end[p]: instructions from sym p's first resolved instruction to the end, inclusive.
         let mut end = [0u16; MAX_BUILDER_INSNS];
         for (p, sym) in self.syms.iter().enumerate().rev() {
-            let group = self.resolve(p, sym, count, &end)?;
-            for insn in group.iter().rev() {
-                // A full `out` means count > MAX_INSNS, which is reported below.
+            let (first, tramps) = self.resolve(p, sym, count, &end)?;
+            // Backwards: the trampolines, last one first, then the instruction itself. A full
+            // `out` means count > MAX_INSNS, which is reported below.
+            for insn in tramps.iter().rev().flatten().chain([&first]) {
                 let _ = out.try_push(*insn);
+                count += 1;
             }
-            count += group.len();
             let too_long = BpfError::TooLong {
                 len: count,
                 max: MAX_INSNS,
@@ -367,60 +368,48 @@ impl Builder {
         Ok(Program { insns: out })
     }
 
-    /// The resolved instructions of sym `p` (a conditional jump and its trampolines), given
-    /// `c`, the number of instructions already emitted after it.
+    /// The resolved form of sym `p`, followed by its trampolines (a conditional jump's only),
+    /// given `c`, the number of instructions already emitted after it.
     fn resolve(
         &self,
         p: usize,
         sym: &Sym,
         c: usize,
         end: &[u16; MAX_BUILDER_INSNS],
-    ) -> Result<ArrayVec<Insn, 3>, BpfError> {
-        let mut g = ArrayVec::new();
+    ) -> Result<(Insn, [Option<Insn>; 2]), BpfError> {
+        let ja = |k| Some(Insn::stmt(BPF_JMP | BPF_JA, k));
         // An instruction at end distance e jumping to one at end distance d has offset
         // e - d - 1: offsets count from the next instruction.
         if sym.code == BPF_JMP | BPF_JA {
             let d = self.end_of(p, sym.jt, c, end)?;
-            g.push(Insn::stmt(sym.code, ja_offset(c, d, p, sym.jt)?));
-        } else if is_cond_jump(sym.code) {
-            let dt = self.end_of(p, sym.jt, c, end)?;
-            let df = self.end_of(p, sym.jf, c, end)?;
-            // near(t, d): the direct offset to end distance d with t trampolines in between.
-            let near =
-                |t: usize, d: usize| (c + t).checked_sub(d).and_then(|o| u8::try_from(o).ok());
-            let cond = |jt, jf| Insn::jump(sym.code, sym.k, jt, jf);
-            match (near(0, dt), near(0, df)) {
-                (Some(jt), Some(jf)) => g.push(cond(jt, jf)),
-                // Both branches far to the same place: one shared trampoline.
-                _ if dt == df => {
-                    g.push(cond(0, 0));
-                    g.push(Insn::stmt(BPF_JMP | BPF_JA, ja_offset(c, dt, p, sym.jt)?));
-                }
-                // One trampoline makes the other branch one longer; if it still reaches, one
-                // suffices, else each branch gets its own.
-                _ => match (near(1, dt), near(1, df)) {
-                    (Some(jt), None) => {
-                        g.push(cond(jt, 0));
-                        g.push(Insn::stmt(BPF_JMP | BPF_JA, ja_offset(c, df, p, sym.jf)?));
-                    }
-                    (None, Some(jf)) => {
-                        g.push(cond(0, jf));
-                        g.push(Insn::stmt(BPF_JMP | BPF_JA, ja_offset(c, dt, p, sym.jt)?));
-                    }
-                    _ => {
-                        g.push(cond(0, 1));
-                        g.push(Insn::stmt(
-                            BPF_JMP | BPF_JA,
-                            ja_offset(c + 1, dt, p, sym.jt)?,
-                        ));
-                        g.push(Insn::stmt(BPF_JMP | BPF_JA, ja_offset(c, df, p, sym.jf)?));
-                    }
-                },
-            }
-        } else {
-            g.push(Insn::stmt(sym.code, sym.k));
+            return Ok((Insn::stmt(sym.code, ja_offset(c, d, p, sym.jt)?), [None; 2]));
         }
-        Ok(g)
+        if !is_cond_jump(sym.code) {
+            return Ok((Insn::stmt(sym.code, sym.k), [None; 2]));
+        }
+        let dt = self.end_of(p, sym.jt, c, end)?;
+        let df = self.end_of(p, sym.jf, c, end)?;
+        // near(t, d): the direct offset to end distance d with t trampolines in between.
+        let near = |t: usize, d: usize| (c + t).checked_sub(d).and_then(|o| u8::try_from(o).ok());
+        let cond = |jt, jf| Insn::jump(sym.code, sym.k, jt, jf);
+        Ok(match (near(0, dt), near(0, df)) {
+            (Some(jt), Some(jf)) => (cond(jt, jf), [None; 2]),
+            // Both branches far to the same place: one shared trampoline.
+            _ if dt == df => (cond(0, 0), [ja(ja_offset(c, dt, p, sym.jt)?), None]),
+            // One trampoline makes the other branch one longer; if it still reaches, one
+            // suffices, else each branch gets its own.
+            _ => match (near(1, dt), near(1, df)) {
+                (Some(jt), None) => (cond(jt, 0), [ja(ja_offset(c, df, p, sym.jf)?), None]),
+                (None, Some(jf)) => (cond(0, jf), [ja(ja_offset(c, dt, p, sym.jt)?), None]),
+                _ => (
+                    cond(0, 1),
+                    [
+                        ja(ja_offset(c + 1, dt, p, sym.jt)?),
+                        ja(ja_offset(c, df, p, sym.jf)?),
+                    ],
+                ),
+            },
+        })
     }
 
     /// End distance of a branch target of sym `p`: `c` for the next instruction, else that of
