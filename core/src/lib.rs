@@ -10,6 +10,7 @@ extern crate std;
 
 pub mod addr;
 pub mod arch;
+pub mod bpf;
 pub mod cli;
 pub mod limits;
 pub mod magic;

@@ -19,3 +19,16 @@ pub const MAX_LIST_RULES: usize = 1024;
 /// Bytes of pattern text per list: a 500-entry allowlist of typical paths fits, and the offsets
 /// stay 16-bit. Ten lists of this size keep a whole policy near 400 KiB.
 pub const MAX_LIST_TEXT: usize = 32 * 1024;
+
+/// Longest classic BPF program the kernel loads (`BPF_MAXINSNS` in linux/bpf_common.h).
+pub const MAX_INSNS: usize = 4096;
+
+/// Instructions a BPF builder holds before label resolution: twice [`MAX_INSNS`], because
+/// resolution only ever adds instructions (trampolines), so no input above [`MAX_INSNS`] can
+/// succeed, but an oversized policy still fits far enough for `finish()` to report its real
+/// length (`TooLong { len }`, telling the user how much to cut) instead of a bare "builder full".
+pub const MAX_BUILDER_INSNS: usize = 2 * MAX_INSNS;
+
+/// Symbolic labels of one BPF builder: one label per two instructions of the largest loadable
+/// program, more than a seccomp policy needs (a few per dispatch node and per argument chain).
+pub const MAX_LABELS: usize = MAX_INSNS / 2;
