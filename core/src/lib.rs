@@ -15,4 +15,5 @@ pub mod cli;
 pub mod limits;
 pub mod magic;
 pub mod sandbox;
+pub mod seccomp;
 pub mod wildmatch;

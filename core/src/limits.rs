@@ -32,3 +32,17 @@ pub const MAX_BUILDER_INSNS: usize = 2 * MAX_INSNS;
 /// Symbolic labels of one BPF builder: one label per two instructions of the largest loadable
 /// program, more than a seccomp policy needs (a few per dispatch node and per argument chain).
 pub const MAX_LABELS: usize = MAX_INSNS / 2;
+
+/// Syscalls with rules in one architecture's filter: above the largest table (x86, 420 calls).
+pub const MAX_FILTER_SYSCALLS: usize = 512;
+
+/// Rule layers in one architecture's filter: the built-in policy needs about 60 at most.
+pub const MAX_FILTER_LAYERS: usize = 512;
+
+/// Rules in one architecture's filter: the ioctl list (70), the pidfd signal list (27) and the
+/// memory-map table (7) dominate; the built-in policy needs about 200 at most.
+pub const MAX_FILTER_RULES: usize = 512;
+
+/// Argument comparisons in one rule: two suffice for every built-in rule (prot and flags, or an
+/// id and -1); a third leaves room without making every rule larger.
+pub const MAX_RULE_CMPS: usize = 3;

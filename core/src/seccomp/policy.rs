@@ -1,0 +1,832 @@
+//! The policy's rules as filter models (SPEC §2.4, §2.5, §2.6, §6): what the kernel decides on its
+//! own and what it hands to the supervisor.
+//!
+//! For every syscall of an architecture's table, layers are stacked in the precedence order of
+//! SPEC §2.4: the level-0 deny list (ECANCELED, at every level), the restriction level, identity,
+//! ioctl, memory-map and signal rules, the `bpf`-state denials, and finally routing to user space
+//! (USER_NOTIF) or ALLOW.
+
+use arrayvec::ArrayVec;
+
+use super::model::{ArchFilter, ArgCmp, Cmp, LayerSpec, ModelError, Rule, Then, Width};
+use super::Action;
+use crate::arch::{Arch, Consts};
+use crate::sandbox::{Cap, Lock, Mode, Sandbox};
+
+/// Errno values used by the filters (asm-generic/errno*.h; identical on every architecture for
+/// these).
+mod errno {
+    pub const EPERM: u16 = 1;
+    pub const ESRCH: u16 = 3;
+    pub const EINVAL: u16 = 22;
+    pub const ENOTCONN: u16 = 107;
+    pub const ECONNREFUSED: u16 = 111;
+    pub const EADDRNOTAVAIL: u16 = 99;
+    pub const ECANCELED: u16 = 125;
+}
+
+/// The level-0 deny list: ECANCELED at every level (SPEC §6.1).
+pub const LEVEL0: &[&str] = &[
+    "acct",
+    "add_key",
+    "adjtimex",
+    "afs_syscall",
+    "chroot",
+    "finit_module",
+    "fsmount",
+    "get_kernel_syms",
+    "init_module",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "mount",
+    "move_mount",
+    "nfsservctl",
+    "pidfd_getfd",
+    "pivot_root",
+    "pkey_alloc",
+    "pkey_free",
+    "pkey_mprotect",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "quotactl",
+    "reboot",
+    "request_key",
+    "security",
+    "setdomainname",
+    "sethostname",
+    "swapoff",
+    "swapon",
+    "umount",
+    "umount2",
+    "unshare",
+    "uselib",
+    "vm86",
+    "vm86old",
+    "vserver",
+];
+
+/// Level 1 (SPEC §6.1, the seed's list).
+const LEVEL1: &[&str] = &[
+    "arch_prctl",
+    "close",
+    "dup",
+    "dup2",
+    "execve",
+    "execveat",
+    "exit",
+    "exit_group",
+    "getpid",
+    "set_tid_address",
+    "read",
+    "readv",
+    "preadv",
+    "preadv2",
+    "write",
+    "writev",
+    "pwritev",
+    "pwritev2",
+    "open",
+    "openat",
+    "stat",
+    "fstat",
+    "lstat",
+    "newfstatat",
+    "sigreturn",
+    "brk",
+    "mmap",
+    "mmap2",
+    "munmap",
+];
+
+/// Level 2 (SPEC §6.1, the seed's list).
+const LEVEL2: &[&str] = &[
+    "access",
+    "brk",
+    "clock_gettime",
+    "close",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "dup",
+    "dup2",
+    "execve",
+    "execveat",
+    "epoll_create",
+    "epoll_wait",
+    "epoll_pwait",
+    "eventfd2",
+    "pipe",
+    "pipe2",
+    "fcntl",
+    "fstat",
+    "fsync",
+    "futex",
+    "getdents",
+    "getegid",
+    "geteuid",
+    "getgid",
+    "getpgrp",
+    "getpid",
+    "getppid",
+    "getpgid",
+    "getrlimit",
+    "gettimeofday",
+    "gettid",
+    "getuid",
+    "lseek",
+    "_llseek",
+    "lstat",
+    "mlockall",
+    "mmap",
+    "mmap2",
+    "munmap",
+    "nanosleep",
+    "newfstatat",
+    "open",
+    "openat",
+    "prlimit64",
+    "pselect6",
+    "read",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_getaffinity",
+    "sched_yield",
+    "sendmsg",
+    "set_robust_list",
+    "setpgid",
+    "setrlimit",
+    "shutdown",
+    "sigaltstack",
+    "sigreturn",
+    "stat",
+    "uname",
+    "wait4",
+    "write",
+    "writev",
+    "exit_group",
+    "exit",
+    "madvise",
+    "getrandom",
+    "sysinfo",
+    "recv",
+    "send",
+    "bind",
+    "listen",
+    "connect",
+    "getsockname",
+    "getpeername",
+    "recvmsg",
+    "recvfrom",
+    "sendto",
+    "readlink",
+    "readlinkat",
+    "select",
+    "poll",
+    "arch_prctl",
+    "membarrier",
+    "set_tid_address",
+];
+
+/// Level 3 adds these to level 2 (and any open flags).
+const LEVEL3: &[&str] = &[
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "chown",
+    "chown32",
+    "lchown",
+    "lchown32",
+    "fchownat",
+    "creat",
+    "mkdir",
+    "mkdirat",
+    "mknod",
+    "mknodat",
+    "rmdir",
+    "truncate",
+    "truncate64",
+    "link",
+    "linkat",
+    "unlink",
+    "unlinkat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "symlink",
+    "symlinkat",
+    "utime",
+    "utimes",
+    "utimensat",
+    "futimesat",
+    "setxattr",
+    "lsetxattr",
+    "removexattr",
+    "lremovexattr",
+    "openat2",
+];
+
+/// Permitted at every level >= 1 besides the level's list (SPEC §6.1): what a process needs to
+/// exit and to return from signal handlers, plus the ioctl list and mprotect (both checked by
+/// their own rules).
+const LEVEL_ANY: &[&str] = &[
+    "exit",
+    "exit_group",
+    "arch_prctl",
+    "membarrier",
+    "set_tid_address",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sigreturn",
+    "mprotect",
+    "ioctl",
+];
+
+/// Permitted at every level >= 1 in notify mode (process tracking and `-D` confinement).
+const LEVEL_NOTIFY: &[&str] = &["chdir", "clone", "clone3", "fork", "vfork"];
+
+/// ABI variants that count as the listed call.
+const VARIANTS: &[(&str, &str)] = &[
+    ("getdents64", "getdents"),
+    ("_newselect", "select"),
+    ("ugetrlimit", "getrlimit"),
+    ("fcntl64", "fcntl"),
+    ("fstat64", "fstat"),
+    ("stat64", "stat"),
+    ("lstat64", "lstat"),
+    ("fstatat64", "newfstatat"),
+    ("getuid32", "getuid"),
+    ("geteuid32", "geteuid"),
+    ("getgid32", "getgid"),
+    ("getegid32", "getegid"),
+    ("rt_sigreturn", "sigreturn"),
+    ("epoll_create1", "epoll_create"),
+    ("ppoll", "poll"),
+    ("clock_gettime64", "clock_gettime"),
+    ("pselect6_time64", "pselect6"),
+    ("epoll_pwait2", "epoll_pwait"),
+];
+
+/// Write sandboxing: the syscalls whose path arguments are checked (SPEC §2.9), besides the
+/// open and access families.
+const WRITE: &[&str] = &[
+    "creat",
+    "chmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "chown32",
+    "lchown",
+    "lchown32",
+    "fchownat",
+    "mkdir",
+    "mkdirat",
+    "mknod",
+    "mknodat",
+    "rmdir",
+    "truncate",
+    "truncate64",
+    "utime",
+    "utimes",
+    "utimensat",
+    "utimensat_time64",
+    "futimesat",
+    "unlink",
+    "unlinkat",
+    "link",
+    "linkat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "symlink",
+    "symlinkat",
+    "setxattr",
+    "lsetxattr",
+    "removexattr",
+    "lremovexattr",
+    "mount",
+    "umount",
+    "umount2",
+];
+
+/// Read sandboxing besides the open and access families (SPEC §2.10).
+const READ: &[&str] = &["listxattr", "llistxattr", "chdir", "fchdir"];
+
+/// execve(2) sandboxing.
+const EXEC: &[&str] = &["execve", "execveat"];
+
+/// Network sandboxing: the checked calls (SPEC §4.1).
+const NET: &[&str] = &[
+    "bind",
+    "connect",
+    "sendto",
+    "sendmsg",
+    "recvmsg",
+    "socketcall",
+];
+
+/// Calls used to learn the port of successful binds (SPEC §4.5).
+const NET_LEARN: &[&str] = &["listen", "accept", "accept4", "getsockname"];
+
+/// The magic stat(2) family (SPEC §5.4).
+const STAT: &[&str] = &[
+    "stat",
+    "lstat",
+    "stat64",
+    "lstat64",
+    "newfstatat",
+    "fstatat64",
+    "statx",
+];
+
+/// Identity changing calls and the positions of their id arguments (SPEC §6.2).
+const UID_CALLS: &[(&str, &[u8])] = &[
+    ("setuid", &[0]),
+    ("setuid32", &[0]),
+    ("setreuid", &[0, 1]),
+    ("setreuid32", &[0, 1]),
+    ("setresuid", &[0, 1, 2]),
+    ("setresuid32", &[0, 1, 2]),
+    ("setfsuid", &[0]),
+    ("setfsuid32", &[0]),
+];
+
+/// Group identity changing calls and the positions of their id arguments.
+const GID_CALLS: &[(&str, &[u8])] = &[
+    ("setgid", &[0]),
+    ("setgid32", &[0]),
+    ("setregid", &[0, 1]),
+    ("setregid32", &[0, 1]),
+    ("setresgid", &[0, 1, 2]),
+    ("setresgid32", &[0, 1, 2]),
+    ("setfsgid", &[0]),
+    ("setfsgid32", &[0]),
+];
+
+/// User ids up to this one (root .. operator) may not be taken (SPEC §6.2).
+pub const UID_THRESHOLD: u64 = 11;
+/// Group ids up to this one (root .. uucp) may not be taken.
+pub const GID_THRESHOLD: u64 = 14;
+
+/// Signals a tracee may not send through pidfd_send_signal (SPEC §6.8), by name; 29 is added
+/// literally.
+const PIDFD_SIGNALS: &[&str] = &[
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGABRT",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGSEGV",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGUSR1",
+    "SIGUSR2",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGBUS",
+    "SIGIO",
+    "SIGPROF",
+    "SIGSYS",
+    "SIGTRAP",
+    "SIGVTALRM",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGSTKFLT",
+];
+
+/// What the filter is built for, besides the policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FilterOptions {
+    /// `-b`: no user notification at all.
+    pub bpf_only: bool,
+    /// `-U`: identity changes are pinned to this user id.
+    pub uid: Option<u32>,
+    /// `-G`: identity changes are pinned to this group id.
+    pub gid: Option<u32>,
+    /// The supervisor's pid, which tracees may not signal.
+    pub supervisor: u32,
+}
+
+/// The start-up state of a sandbox type as the filter sees it: under `-b`, `allow` acts as
+/// `off` and `deny` as `bpf` (SPEC §2.6).
+fn effective(mode: Mode, bpf_only: bool) -> Mode {
+    match (mode, bpf_only) {
+        (Mode::Allow, true) => Mode::Off,
+        (Mode::Deny, true) => Mode::Bpf,
+        (m, _) => m,
+    }
+}
+
+/// The inputs of the per-syscall decision, computed once per filter.
+struct Ctx<'a> {
+    sb: &'a Sandbox,
+    opts: &'a FilterOptions,
+    c: &'static Consts,
+    level: u8,
+    notify: bool,
+    read: Mode,
+    write: Mode,
+    exec: Mode,
+    net: Mode,
+}
+
+impl Ctx<'_> {
+    /// Whether the calls of a type in state `m` go to user space.
+    fn routed(&self, m: Mode) -> bool {
+        // SECURITY: a type that is off while the lock is on at start-up can never be switched
+        // on, so its calls need not reach user space.
+        self.notify && m != Mode::Bpf && !(m == Mode::Off && self.sb.task.lock == Lock::On)
+    }
+
+    fn permitted_at_level(&self, name: &str) -> bool {
+        let listed = |n: &str| {
+            LEVEL_ANY.contains(&n)
+                || (self.notify && LEVEL_NOTIFY.contains(&n))
+                || match self.level {
+                    1 => LEVEL1.contains(&n),
+                    2 => LEVEL2.contains(&n),
+                    _ => LEVEL2.contains(&n) || LEVEL3.contains(&n),
+                }
+        };
+        listed(name)
+            || VARIANTS
+                .iter()
+                .any(|&(variant, base)| variant == name && listed(base))
+    }
+}
+
+/// Room for the rules of one syscall: the ioctl list (about 70) plus a few per other layer.
+const PLAN_RULES: usize = 128;
+/// Layers of one syscall: at most one per kind of rule.
+const PLAN_LAYERS: usize = 12;
+
+/// The layers of one syscall, being built.
+struct Plan {
+    rules: ArrayVec<Rule, PLAN_RULES>,
+    layers: ArrayVec<(usize, Then), PLAN_LAYERS>,
+}
+
+impl Plan {
+    fn new() -> Self {
+        Plan {
+            rules: ArrayVec::new(),
+            layers: ArrayVec::new(),
+        }
+    }
+
+    fn rule(&mut self, cmps: &[ArgCmp], then: Then) -> Result<(), ModelError> {
+        let rule = Rule::new(cmps, then).ok_or(ModelError::TooManyComparisons {
+            limit: crate::limits::MAX_RULE_CMPS,
+        })?;
+        self.rules
+            .try_push(rule)
+            .map_err(|_| ModelError::TooManyRules { limit: PLAN_RULES })
+    }
+
+    /// Closes the layer made of the rules added since the previous one.
+    fn close(&mut self, otherwise: Then) -> Result<(), ModelError> {
+        self.layers
+            .try_push((self.rules.len(), otherwise))
+            .map_err(|_| ModelError::TooManyLayers { limit: PLAN_LAYERS })
+    }
+
+    /// A layer that ends every call with `action`.
+    fn always(&mut self, action: Action) -> Result<(), ModelError> {
+        self.close(Then::Act(action))
+    }
+
+    fn push_into(&self, f: &mut ArchFilter, nr: u32, fin: Action) -> Result<(), ModelError> {
+        let mut specs: ArrayVec<LayerSpec<'_>, PLAN_LAYERS> = ArrayVec::new();
+        let mut start = 0;
+        for &(end, otherwise) in &self.layers {
+            let rules = self.rules.get(start..end).unwrap_or(&[]);
+            specs.push(LayerSpec { rules, otherwise });
+            start = end;
+        }
+        f.push(nr, &specs, fin)
+    }
+}
+
+const fn int(arg: u8, cmp: Cmp, value: u64) -> ArgCmp {
+    ArgCmp::int(arg, cmp, value)
+}
+
+const fn masked(arg: u8, mask: u32, value: u32) -> ArgCmp {
+    ArgCmp {
+        arg,
+        width: Width::Int,
+        cmp: Cmp::MaskedEq(mask as u64),
+        value: value as u64,
+    }
+}
+
+const DENY: Then = Then::Act(Action::Errno(errno::EPERM));
+
+/// Where the flags of an open call are.
+fn open_flags_arg(name: &str) -> Option<u8> {
+    match name {
+        "open" => Some(1),
+        "openat" => Some(2),
+        _ => None,
+    }
+}
+
+/// Where the mode of an access call is.
+fn access_mode_arg(name: &str) -> Option<u8> {
+    match name {
+        "access" => Some(1),
+        "faccessat" | "faccessat2" => Some(2),
+        _ => None,
+    }
+}
+
+/// Builds the layers and final action of one syscall; `None` when it needs no entry.
+fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, ModelError> {
+    let c = ctx.c;
+    // 1. The level-0 list, at every level.
+    if LEVEL0.contains(&name) {
+        plan.always(Action::Errno(errno::ECANCELED))?;
+        return Ok(Some(Action::Errno(errno::ECANCELED)));
+    }
+    // 2. The restriction level.
+    if ctx.level >= 1 {
+        if !ctx.permitted_at_level(name) {
+            return Ok(None);
+        }
+        if ctx.level <= 2 {
+            if let Some(a) = open_flags_arg(name) {
+                // Read-only opens only: access mode O_RDONLY, no O_CREAT, O_TRUNC, O_TMPFILE.
+                let tmpfile = c.o_tmpfile & !c.o_directory;
+                let mask = c.o_accmode | c.o_creat | c.o_trunc | tmpfile;
+                plan.rule(&[masked(a, mask, c.o_rdonly)], Then::Pass)?;
+                plan.close(DENY)?;
+            }
+        }
+        if name == "ioctl" {
+            for &(_, req) in c.ioctls {
+                plan.rule(&[int(1, Cmp::Eq, u64::from(req))], Then::Pass)?;
+            }
+            plan.close(DENY)?;
+        }
+    } else if name == "ioctl" && ctx.sb.global.restrict_io_control {
+        for &(_, req) in c.ioctls {
+            plan.rule(&[int(1, Cmp::Eq, u64::from(req))], Then::Pass)?;
+        }
+        plan.close(DENY)?;
+    }
+    // 3. Identity changes.
+    if ctx.sb.global.restrict_identity_change {
+        let ids = [
+            (UID_CALLS, ctx.opts.uid, UID_THRESHOLD),
+            (GID_CALLS, ctx.opts.gid, GID_THRESHOLD),
+        ];
+        for (calls, pinned, threshold) in ids {
+            let Some(&(_, args)) = calls.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            for &a in args {
+                match pinned {
+                    // -1 leaves the id unchanged.
+                    Some(id) => plan.rule(
+                        &[int(a, Cmp::Ne, 0xffff_ffff), int(a, Cmp::Ne, u64::from(id))],
+                        DENY,
+                    )?,
+                    None => plan.rule(
+                        &[int(a, Cmp::Le, threshold)],
+                        Then::Act(Action::Errno(errno::EINVAL)),
+                    )?,
+                }
+            }
+            plan.close(Then::Pass)?;
+        }
+    }
+    // 4. Memory mappings.
+    let g = &ctx.sb.global;
+    if name == "mmap" || name == "mmap2" {
+        if g.restrict_shared_memory_writable {
+            plan.rule(
+                &[
+                    masked(2, c.prot_write, c.prot_write),
+                    masked(3, c.map_shared, c.map_shared),
+                ],
+                DENY,
+            )?;
+            plan.close(Then::Pass)?;
+        } else if g.restrict_memory_map {
+            let (r, w, x) = (c.prot_read, c.prot_write, c.prot_exec);
+            let (p, a, fix) = (c.map_private, c.map_anonymous, c.map_fixed);
+            let pairs = [
+                (r, p),
+                (c.prot_none, p | a | c.map_noreserve),
+                (r | w, p | a),
+                (r | w, p | a | c.map_stack),
+                (r | w, p | fix | c.map_denywrite),
+                (r | w, p | fix | a),
+                (r | x, p | c.map_denywrite),
+            ];
+            for (prot, flags) in pairs {
+                plan.rule(
+                    &[
+                        int(2, Cmp::Eq, u64::from(prot)),
+                        int(3, Cmp::Eq, u64::from(flags)),
+                    ],
+                    Then::Pass,
+                )?;
+            }
+            plan.close(DENY)?;
+        }
+    }
+    if name == "mprotect" && g.restrict_memory_map {
+        plan.rule(&[int(2, Cmp::Eq, u64::from(c.prot_read))], Then::Pass)?;
+        plan.rule(
+            &[int(2, Cmp::Eq, u64::from(c.prot_read | c.prot_write))],
+            Then::Pass,
+        )?;
+        plan.close(DENY)?;
+    }
+    // 5. Signals to the supervisor (notify mode).
+    if ctx.notify {
+        let sup = u64::from(ctx.opts.supervisor);
+        let chld = u64::from(c.signal("SIGCHLD").unwrap_or(17));
+        let esrch = Then::Act(Action::Errno(errno::ESRCH));
+        match name {
+            "kill" | "tkill" => {
+                plan.rule(&[int(0, Cmp::Eq, sup), int(1, Cmp::Ne, chld)], esrch)?;
+                plan.close(Then::Pass)?;
+            }
+            "tgkill" => {
+                plan.rule(&[int(1, Cmp::Eq, sup), int(2, Cmp::Ne, chld)], esrch)?;
+                plan.rule(&[int(0, Cmp::Eq, sup), int(2, Cmp::Ne, chld)], esrch)?;
+                plan.close(Then::Pass)?;
+            }
+            "pidfd_send_signal" => {
+                let mut sigs: ArrayVec<u32, 32> =
+                    PIDFD_SIGNALS.iter().filter_map(|s| c.signal(s)).collect();
+                if !sigs.contains(&29) {
+                    sigs.push(29);
+                }
+                for s in sigs {
+                    plan.rule(&[int(1, Cmp::Eq, u64::from(s))], esrch)?;
+                }
+                plan.close(Then::Pass)?;
+            }
+            _ => {}
+        }
+    }
+    // 6. `bpf` states: denied in the kernel.
+    let bpf = |m: Mode| m == Mode::Bpf;
+    if let Some(a) = open_flags_arg(name) {
+        if bpf(ctx.read) {
+            plan.rule(&[masked(a, c.o_accmode, c.o_rdonly)], DENY)?;
+            plan.rule(&[masked(a, c.o_accmode, c.o_rdwr)], DENY)?;
+        }
+        if bpf(ctx.write) {
+            for bit in [c.o_wronly, c.o_rdwr, c.o_creat, c.o_trunc] {
+                plan.rule(&[masked(a, bit, bit)], DENY)?;
+            }
+        }
+        if bpf(ctx.read) || bpf(ctx.write) {
+            plan.close(Then::Pass)?;
+        }
+    }
+    if let Some(a) = access_mode_arg(name) {
+        // Exact modes, as upstream (SPEC §2.5): F_OK 0, X_OK 1, W_OK 2, R_OK 4.
+        let modes = [
+            (ctx.read, 0u64),
+            (ctx.read, 4),
+            (ctx.write, 2),
+            (ctx.exec, 1),
+        ];
+        let mut any = false;
+        for (m, mode) in modes {
+            if bpf(m) {
+                plan.rule(&[int(a, Cmp::Eq, mode)], DENY)?;
+                any = true;
+            }
+        }
+        if any {
+            plan.close(Then::Pass)?;
+        }
+    }
+    let denied = (bpf(ctx.read) && (READ.contains(&name) || name == "openat2"))
+        || (bpf(ctx.write) && (WRITE.contains(&name) || name == "openat2"))
+        || (bpf(ctx.exec) && EXEC.contains(&name));
+    if denied {
+        plan.always(Action::Errno(errno::EPERM))?;
+        return Ok(Some(Action::Errno(errno::EPERM)));
+    }
+    if bpf(ctx.net) && (NET.contains(&name) || NET_LEARN.contains(&name)) {
+        // Under -b a network `deny` keeps upstream's per-call errnos (SPEC §2.6).
+        let e = match name {
+            "bind" if ctx.opts.bpf_only && ctx.sb.task.network == Mode::Deny => {
+                errno::EADDRNOTAVAIL
+            }
+            "connect" | "recvmsg" if ctx.opts.bpf_only && ctx.sb.task.network == Mode::Deny => {
+                errno::ECONNREFUSED
+            }
+            "sendto" | "sendmsg" if ctx.opts.bpf_only && ctx.sb.task.network == Mode::Deny => {
+                errno::ENOTCONN
+            }
+            _ => errno::EPERM,
+        };
+        plan.always(Action::Errno(e))?;
+        return Ok(Some(Action::Errno(e)));
+    }
+    // 7. Routing to the supervisor.
+    let notify = Action::UserNotif;
+    let (rr, rw) = (ctx.routed(ctx.read), ctx.routed(ctx.write));
+    let fin = if let Some(a) = open_flags_arg(name) {
+        if rr && rw {
+            notify
+        } else {
+            if rr {
+                plan.rule(&[masked(a, c.o_accmode, c.o_rdonly)], Then::Act(notify))?;
+                plan.rule(&[masked(a, c.o_accmode, c.o_rdwr)], Then::Act(notify))?;
+            }
+            if rw {
+                for bit in [c.o_wronly, c.o_rdwr, c.o_creat, c.o_trunc] {
+                    plan.rule(&[masked(a, bit, bit)], Then::Act(notify))?;
+                }
+            }
+            if rr || rw {
+                plan.close(Then::Pass)?;
+            }
+            Action::Allow
+        }
+    } else if let Some(a) = access_mode_arg(name) {
+        if rr {
+            notify
+        } else {
+            if rw {
+                plan.rule(&[masked(a, 2, 2)], Then::Act(notify))?;
+                plan.close(Then::Pass)?;
+            }
+            Action::Allow
+        }
+    } else {
+        let routed = (name == "openat2" && (rr || rw))
+            || (READ.contains(&name) && rr)
+            || (WRITE.contains(&name) && rw)
+            || (EXEC.contains(&name) && ctx.notify)
+            || (STAT.contains(&name) && ctx.notify && ctx.sb.task.lock != Lock::On)
+            || (NET.contains(&name) && ctx.routed(ctx.net))
+            || (NET_LEARN.contains(&name)
+                && ctx.routed(ctx.net)
+                && ctx.sb.global.allow_successful_bind)
+            || (name == "uname" && ctx.notify && ctx.sb.global.restrict_system_info);
+        if routed {
+            notify
+        } else {
+            Action::Allow
+        }
+    };
+    Ok(Some(fin))
+}
+
+/// Builds the filter model of `arch` for the start-up policy `sb`.
+///
+/// Errors when the model exceeds its limits (never with the built-in lists).
+pub fn build(
+    sb: &Sandbox,
+    opts: &FilterOptions,
+    arch: &'static Arch,
+) -> Result<ArchFilter, ModelError> {
+    let level = sb.global.restrict_general;
+    let default = if level == 0 {
+        Action::Allow
+    } else {
+        Action::Errno(errno::EPERM)
+    };
+    let bpf_only = opts.bpf_only;
+    let ctx = Ctx {
+        sb,
+        opts,
+        c: arch.consts,
+        level,
+        notify: !bpf_only,
+        read: effective(sb.task.mode(Cap::Read), bpf_only),
+        write: effective(sb.task.mode(Cap::Write), bpf_only),
+        exec: effective(sb.task.mode(Cap::Exec), bpf_only),
+        net: effective(sb.task.network, bpf_only),
+    };
+    let mut f = ArchFilter::new(arch, default);
+    for &(name, nr) in arch.syscalls {
+        let mut p = Plan::new();
+        let Some(fin) = plan(&ctx, name, &mut p)? else {
+            continue;
+        };
+        if p.layers.is_empty() && fin == default {
+            continue;
+        }
+        p.push_into(&mut f, nr, fin)?;
+    }
+    Ok(f)
+}
