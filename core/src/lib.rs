@@ -14,6 +14,8 @@ pub mod bpf;
 pub mod cli;
 pub mod limits;
 pub mod magic;
+pub mod report;
 pub mod sandbox;
 pub mod seccomp;
+pub mod syscall;
 pub mod wildmatch;

@@ -272,7 +272,7 @@ const VARIANTS: &[(&str, &str)] = &[
 
 /// Write sandboxing: the syscalls whose path arguments are checked (SPEC §2.9), besides the
 /// open and access families.
-const WRITE: &[&str] = &[
+pub const WRITE: &[&str] = &[
     "creat",
     "chmod",
     "fchmodat",
@@ -313,13 +313,13 @@ const WRITE: &[&str] = &[
 ];
 
 /// Read sandboxing besides the open and access families (SPEC §2.10).
-const READ: &[&str] = &["listxattr", "llistxattr", "chdir", "fchdir"];
+pub const READ: &[&str] = &["listxattr", "llistxattr", "chdir", "fchdir"];
 
 /// execve(2) sandboxing.
-const EXEC: &[&str] = &["execve", "execveat"];
+pub const EXEC: &[&str] = &["execve", "execveat"];
 
 /// Network sandboxing: the checked calls (SPEC §4.1).
-const NET: &[&str] = &[
+pub const NET: &[&str] = &[
     "bind",
     "connect",
     "sendto",
@@ -329,10 +329,10 @@ const NET: &[&str] = &[
 ];
 
 /// Calls used to learn the port of successful binds (SPEC §4.5).
-const NET_LEARN: &[&str] = &["listen", "accept", "accept4", "getsockname"];
+pub const NET_LEARN: &[&str] = &["listen", "accept", "accept4", "getsockname"];
 
 /// The magic stat(2) family (SPEC §5.4).
-const STAT: &[&str] = &[
+pub const STAT: &[&str] = &[
     "stat",
     "lstat",
     "stat64",
