@@ -24,12 +24,23 @@ pub fn syd_path() -> &'static str {
     env!("CARGO_BIN_EXE_syd")
 }
 
-/// `syd`, or when the build directory is private (such as under root's home) a copy of it in a
-/// world-readable temporary directory, so that `nobody` can run it.
-fn syd_path_for_everyone() -> &'static PathBuf {
-    static COPY: OnceLock<PathBuf> = OnceLock::new();
-    COPY.get_or_init(|| {
-        let original = PathBuf::from(syd_path());
+/// Path of the `syd-test-probe` helper cargo built for these tests: it makes one named raw
+/// system call and prints `ok <ret>` or `err <ERRNO>` (see tests/probe/probe.rs).
+pub fn probe_path() -> &'static str {
+    env!("CARGO_BIN_EXE_syd-test-probe")
+}
+
+/// Starts setting up a run of `syd-test-probe` with `args`, outside any sandbox.
+pub fn probe(args: &[&str]) -> Run {
+    Run::new(probe_path(), args)
+}
+
+/// `original`, or when the build directory is private (such as under root's home) a copy of it
+/// in a world-readable temporary directory, so that `nobody` can run it. `cell` caches the
+/// answer for one binary.
+fn path_for_everyone(original: &str, cell: &'static OnceLock<PathBuf>) -> &'static PathBuf {
+    cell.get_or_init(|| {
+        let original = PathBuf::from(original);
         // Everyone may run it if the file and every directory above it have their "other x" bit.
         let open_to_all = original.ancestors().all(|p| {
             p.as_os_str().is_empty() || std::fs::metadata(p).is_ok_and(|m| m.mode() & 0o001 != 0)
@@ -41,11 +52,24 @@ fn syd_path_for_everyone() -> &'static PathBuf {
         std::fs::create_dir_all(&dir).expect("create a temporary directory");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
             .expect("chmod the temporary directory");
-        let path = dir.join("syd");
-        std::fs::copy(syd_path(), &path).expect("copy syd");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod syd");
+        let path = dir.join(original.file_name().expect("a binary has a file name"));
+        std::fs::copy(&original, &path).expect("copy the binary");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the copy");
         path
     })
+}
+
+/// `syd`, copied where `nobody` can run it if need be (see [`path_for_everyone`]).
+fn syd_path_for_everyone() -> &'static PathBuf {
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    path_for_everyone(syd_path(), &COPY)
+}
+
+/// `syd-test-probe`, copied where `nobody` can run it if need be (see [`path_for_everyone`]).
+pub fn probe_path_for_everyone() -> &'static PathBuf {
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    path_for_everyone(probe_path(), &COPY)
 }
 
 /// Whether the tests run as root (the owner of `/proc/self` is the effective uid).
@@ -126,23 +150,28 @@ impl Run {
 
     /// Runs as uid and gid [`NOBODY`] with no supplementary groups (std drops them when root
     /// sets a uid), from `/`. When the tests are not root they already are an ordinary user and
-    /// the run is unchanged. A `syd` run uses a world-readable copy of the binary.
+    /// the run is unchanged. The program and any argument naming `syd` or `syd-test-probe` use
+    /// a world-readable copy of that binary.
     pub fn unprivileged(mut self) -> Run {
         if !is_root() {
             return self;
         }
-        let program = self.cmd.get_program().to_owned();
-        let args: Vec<_> = self.cmd.get_args().map(|a| a.to_owned()).collect();
+        let for_everyone = |a: &std::ffi::OsStr| {
+            if a == syd_path() {
+                syd_path_for_everyone().as_os_str().to_owned()
+            } else if a == probe_path() {
+                probe_path_for_everyone().as_os_str().to_owned()
+            } else {
+                a.to_owned()
+            }
+        };
+        let program = for_everyone(self.cmd.get_program());
+        let args: Vec<_> = self.cmd.get_args().map(for_everyone).collect();
         let envs: Vec<_> = self
             .cmd
             .get_envs()
             .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
             .collect();
-        let program = if program == syd_path() {
-            syd_path_for_everyone().as_os_str().to_owned()
-        } else {
-            program
-        };
         let mut cmd = Command::new(program);
         cmd.args(args);
         for (k, v) in envs {
