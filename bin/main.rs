@@ -2,22 +2,468 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
 #[allow(unsafe_code)]
 #[macro_use]
 mod sys;
 
+mod child;
+mod cmdexec;
+mod mem;
+mod path;
+mod profiles;
 mod selftest;
+mod setup;
+mod supervise;
+
+use alloc::ffi::CString;
+use alloc::vec::Vec;
+
+use syd_core::cli::ExportFormat;
+use syd_core::seccomp::compile::{compile, write_pfc};
+use syd_core::seccomp::model::ArchFilter;
+use syd_core::seccomp::policy::{build, FilterOptions};
+
+use setup::{fail, Config, Next, Show};
+use sys::{Errno, Fork, Pid, Status, Wait};
+
+/// Signals the supervisor handles through a signalfd (SPEC §7.6).
+const SIGNALS: [libc::c_int; 6] = [
+    libc::SIGCHLD,
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGPIPE,
+    libc::SIGTERM,
+];
 
 /// Entry point called by the C runtime's start code.
 pub fn run(args: &sys::Args, env: &sys::Env) -> i32 {
-    if let Some(b"-t" | b"--test") = args.get(1) {
-        return selftest::run();
+    match setup::parse(args, env) {
+        Next::Exit(code) => code,
+        Next::Run(cfg) => start(args, *cfg),
     }
-    let mut out = sys::Out::<256>::new(sys::STDOUT);
-    let _ = core::fmt::Write::write_fmt(
-        &mut out,
-        format_args!("syd {}\n", env!("CARGO_PKG_VERSION")),
+}
+
+fn filters(cfg: &Config) -> Result<Vec<ArchFilter>, ()> {
+    let arches = if cfg.arches.is_empty() {
+        setup::default_arches()
+    } else {
+        cfg.arches.clone()
+    };
+    let opts = FilterOptions {
+        bpf_only: cfg.bpf_only,
+        uid: cfg.uid,
+        gid: cfg.gid,
+        supervisor: sys::getpid().0.cast_unsigned(),
+    };
+    let mut out = Vec::new();
+    for a in arches {
+        match build(&cfg.sandbox, &opts, a) {
+            Ok(f) => out.push(f),
+            Err(e) => {
+                fail!("cannot build the filter for {}: {e}", a.name);
+                return Err(());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether any rule routes calls to user space.
+fn needs_notify(filters: &[ArchFilter]) -> bool {
+    filters.iter().any(|f| {
+        f.syscalls().any(|s| {
+            s.fin() == syd_core::seccomp::Action::UserNotif
+                || s.layers().any(|l| {
+                    l.rules.iter().any(|r| {
+                        r.then
+                            == syd_core::seccomp::model::Then::Act(
+                                syd_core::seccomp::Action::UserNotif,
+                            )
+                    })
+                })
+        })
+    })
+}
+
+fn start(args: &sys::Args, cfg: Config) -> i32 {
+    let Ok(filters) = filters(&cfg) else {
+        return 1;
+    };
+    let program = match compile(&filters) {
+        Ok(p) => p,
+        Err(e) => {
+            fail!("{e}");
+            return 1;
+        }
+    };
+    let notify = !cfg.bpf_only && needs_notify(&filters);
+    let word = args.get(cfg.command).unwrap_or(b"");
+    let noexec = word == b"noexec";
+    let path = if noexec {
+        Vec::new()
+    } else {
+        match setup::find_command(word, &cfg.env) {
+            Ok(p) => p,
+            Err(e) => {
+                fail!("can't exec `{}': {}", Show(word), e);
+                return 1;
+            }
+        }
+    };
+    let export = cfg.export.map(|x| {
+        let mut bytes = Vec::new();
+        let exclusive = x.format == ExportFormat::Bpf;
+        match x.format {
+            ExportFormat::Bpf => {
+                for insn in program.as_slice() {
+                    bytes.extend_from_slice(&insn.to_bytes(if cfg!(target_endian = "big") {
+                        syd_core::bpf::ByteOrder::Big
+                    } else {
+                        syd_core::bpf::ByteOrder::Little
+                    }));
+                }
+            }
+            ExportFormat::Pfc => {
+                let mut s = alloc::string::String::new();
+                let _ = write_pfc(&filters, &mut s);
+                bytes = s.into_bytes();
+            }
+        }
+        (x.file.and_then(|f| CString::new(f).ok()), bytes, exclusive)
+    });
+    let mut argv: Vec<CString> = Vec::new();
+    let mut i = cfg.command;
+    while let Some(a) = args.get(i) {
+        match CString::new(a) {
+            Ok(c) => argv.push(c),
+            Err(_) => return 1,
+        }
+        i += 1;
+    }
+    if let (Some(name), Some(first)) = (cfg.startas, argv.first_mut()) {
+        if let Ok(c) = CString::new(name) {
+            *first = c;
+        }
+    }
+    let cstr = |o: Option<&[u8]>| o.and_then(|b| CString::new(b).ok());
+    let plan = child::Plan {
+        filter: program
+            .as_slice()
+            .iter()
+            .map(|i| libc::sock_filter {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect(),
+        notify,
+        path: CString::new(path.clone()).unwrap_or_default(),
+        argv,
+        env: cfg
+            .env
+            .iter()
+            .filter_map(|e| CString::new(e.as_slice()).ok())
+            .collect(),
+        umask: cfg.umask,
+        nice: cfg.nice,
+        ioprio: cfg
+            .ionice
+            .map(|io| (i32::from(io.class) << 13) | i32::from(io.data)),
+        chroot: cstr(cfg.chroot),
+        chdir: cstr(cfg.chdir),
+        gid: cfg.gid,
+        uid: cfg.uid,
+        background: cfg.background,
+        stdout: cstr(cfg.stdout),
+        stderr: cstr(cfg.stderr),
+        export,
+        noexec: noexec
+            .then(|| setup::env_get(&cfg.env, b"SYDBOX_NOEXEC").map_or(0, |v| atoi(v) & 0xff)),
+    };
+    // The supervisor's own signals go through a signalfd; the child unblocks them.
+    let set = sys::SigSet::of(&SIGNALS);
+    if let Err(e) = sys::sigmask(&set, true) {
+        fail!("sigprocmask: {e}");
+        return 1;
+    }
+    let sigfd = match sys::signalfd(&set) {
+        Ok(f) => f,
+        Err(e) => {
+            fail!("signalfd: {e}");
+            return 1;
+        }
+    };
+    for s in [libc::SIGTTOU, libc::SIGTTIN, libc::SIGTSTP, libc::SIGALRM] {
+        sys::ignore_signal(s);
+    }
+    let _ = sys::set_child_subreaper();
+    let (parent_sock, child_sock) = match sys::socketpair(libc::SOCK_STREAM | libc::SOCK_CLOEXEC) {
+        Ok(p) => p,
+        Err(e) => {
+            fail!("socketpair: {e}");
+            return 1;
+        }
+    };
+    let eldest = match sys::fork() {
+        Ok(Fork::Child) => {
+            drop(parent_sock);
+            child::run(&plan, child_sock)
+        }
+        Ok(Fork::Parent(pid)) => pid,
+        Err(e) => {
+            fail!("fork: {e}");
+            return 1;
+        }
+    };
+    drop(child_sock);
+    let mut msg = [0u8; 5];
+    let mut got = 0;
+    while got < msg.len() {
+        match sys::read(&parent_sock, msg.get_mut(got..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno(libc::EINTR)) => {}
+            Err(_) => break,
+        }
+    }
+    let mut word = [0u8; 4];
+    word.copy_from_slice(msg.get(1..5).unwrap_or(&[0; 4]));
+    let value = i32::from_ne_bytes(word);
+    let listener = match msg.first().copied() {
+        _ if got < msg.len() => {
+            fail!("the child exited during set-up");
+            let _ = sys::waitpid(eldest, Wait::Block);
+            return 1;
+        }
+        Some(child::READY) if value < 0 => None,
+        Some(child::READY) => {
+            let fd = sys::pidfd_open(eldest).and_then(|p| sys::pidfd_getfd(&p, value));
+            match fd {
+                Ok(fd) => {
+                    let _ = sys::write_all(&parent_sock, &[1]);
+                    Some(fd)
+                }
+                Err(e) => {
+                    fail!("failed to load seccomp filters: pidfd_getfd: {e}");
+                    let _ = sys::kill(eldest, libc::SIGKILL);
+                    let _ = sys::waitpid(eldest, Wait::Block);
+                    return 1;
+                }
+            }
+        }
+        step => {
+            let step = step.and_then(child::Step::from_u8);
+            let errno = Errno(value);
+            if step == Some(child::Step::Filter) {
+                fail!("failed to load seccomp filters: {errno}");
+                fail!("Invalid sandbox options given.");
+            } else {
+                fail!(
+                    "{} failed: {errno}",
+                    step.map_or("set up", child::Step::what)
+                );
+            }
+            let _ = sys::waitpid(eldest, Wait::Block);
+            return 1;
+        }
+    };
+    drop(parent_sock);
+    let Some(listener) = listener else {
+        // Pure BPF: wait for the eldest; others stay confined by the kernel.
+        return wait_eldest(eldest);
+    };
+    let chdir_prefix = cfg.chdir.map(|d| d.to_vec());
+    let arches = if cfg.arches.is_empty() {
+        setup::default_arches()
+    } else {
+        cfg.arches.clone()
+    };
+    let mut sup = supervise::Supervisor::new(
+        listener,
+        &cfg.sandbox,
+        &arches,
+        eldest,
+        cfg.dry_run,
+        chdir_prefix,
     );
-    let _ = env;
-    0
+    let status = supervise_loop(&mut sup, &sigfd);
+    let code = match status {
+        Ended::Eldest(st) => {
+            supervise::exit_status(st, sup.violation, cfg.sandbox.global.exit_code)
+        }
+        Ended::Exit(code) => code,
+    };
+    kill_all(&sup);
+    code
+}
+
+fn atoi(v: &[u8]) -> i32 {
+    let (neg, digits) = match v.split_first() {
+        Some((b'-', r)) => (true, r),
+        Some((b'+', r)) => (false, r),
+        _ => (false, v),
+    };
+    let n = digits
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0i32, |n, &d| {
+            n.wrapping_mul(10).wrapping_add(i32::from(d - b'0'))
+        });
+    if neg {
+        n.wrapping_neg()
+    } else {
+        n
+    }
+}
+
+fn wait_eldest(eldest: Pid) -> i32 {
+    loop {
+        match sys::waitpid(eldest, Wait::Block) {
+            Ok(Some((_, Status::Exited(c)))) => return c,
+            Ok(Some((_, Status::Signaled(s)))) => return 128 + s,
+            Ok(_) => {}
+            Err(Errno(libc::EINTR)) => {}
+            Err(_) => return 1,
+        }
+    }
+}
+
+/// How supervision ended.
+enum Ended {
+    /// The eldest exited with this status.
+    Eldest(Status),
+    /// syd must exit with this status (a signal, or killall).
+    Exit(i32),
+}
+
+fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
+    let mut eldest_status = None;
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: sup.listener().raw(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sigfd.raw(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        match sys::poll(&mut fds, -1) {
+            Ok(_) | Err(Errno(libc::EINTR)) => {}
+            Err(_) => return Ended::Exit(1),
+        }
+        let [listen, sig] = fds;
+        if sig.revents & libc::POLLIN != 0 {
+            while let Ok(Some(s)) = sys::read_signal(sigfd) {
+                if s == libc::SIGCHLD {
+                    // Reap every child that changed state; note the eldest's status.
+                    while let Ok(Some((pid, st))) = sys::waitpid(Pid(-1), Wait::NoHang) {
+                        if pid == sup.eldest
+                            && matches!(st, Status::Exited(_) | Status::Signaled(_))
+                        {
+                            eldest_status = Some(st);
+                        }
+                    }
+                } else {
+                    // Forward to every task, then exit 128 + N (SPEC §7.6).
+                    for t in sup.known_tasks() {
+                        let _ = sys::kill(Pid(t), s);
+                    }
+                    let _ = sys::kill(sup.eldest, s);
+                    return Ended::Exit(128 + s);
+                }
+            }
+        }
+        if let Some(st) = eldest_status {
+            return Ended::Eldest(st);
+        }
+        if listen.revents & libc::POLLIN != 0 {
+            sup.serve_one();
+            if let Some(code) = sup.exit_now {
+                return Ended::Exit(code);
+            }
+        } else if listen.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+            // Every task is gone; wait for the eldest's status.
+            if let Ok(Some((_, st))) = sys::waitpid(sup.eldest, Wait::Block) {
+                return Ended::Eldest(st);
+            }
+            return Ended::Exit(1);
+        }
+    }
+}
+
+/// Kills every remaining sandboxed process: the known ones, then whatever the subreaper
+/// inherits, until no child is left (SPEC §1.5: survivors could only fail with ENOSYS).
+fn kill_all(sup: &supervise::Supervisor) {
+    for t in sup.known_tasks() {
+        let _ = sys::kill(Pid(t), libc::SIGKILL);
+    }
+    let me = sys::getpid().0;
+    for _ in 0..100 {
+        let mut any = false;
+        for pid in children_of(me) {
+            any = true;
+            let _ = sys::kill(Pid(pid), libc::SIGKILL);
+        }
+        while let Ok(Some(_)) = sys::waitpid(Pid(-1), Wait::NoHang) {}
+        if !any {
+            break;
+        }
+        sys::sleep_ms(10);
+    }
+}
+
+/// The processes whose parent is `me` (from /proc/*/stat).
+fn children_of(me: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(dir) = sys::open(
+        c"/proc",
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        0,
+    ) else {
+        return out;
+    };
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = sys::getdents(&dir, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        for name in sys::dirents(buf.get(..n).unwrap_or(&[])) {
+            let Some(pid) = core::str::from_utf8(name)
+                .ok()
+                .and_then(|s| s.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let mut stat = [0u8; 512];
+            let Ok(len) = supervise::read_proc_file(Pid(pid), b"/stat", &mut stat) else {
+                continue;
+            };
+            // "pid (comm) state ppid ...": comm may contain spaces; parse after the last ')'.
+            let s = stat.get(..len).unwrap_or(&[]);
+            let Some(close) = s.iter().rposition(|&b| b == b')') else {
+                continue;
+            };
+            let mut fields = s
+                .get(close + 1..)
+                .unwrap_or(&[])
+                .split(|&b| b == b' ')
+                .filter(|f| !f.is_empty());
+            let ppid = fields
+                .nth(1)
+                .and_then(|f| core::str::from_utf8(f).ok())
+                .and_then(|f| f.parse::<i32>().ok());
+            if ppid == Some(me) {
+                out.push(pid);
+            }
+        }
+    }
+    out
 }

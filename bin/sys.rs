@@ -114,6 +114,15 @@ fn cvt(r: c_int) -> Result<c_int, Errno> {
     }
 }
 
+/// A libc `long` result (raw `syscall(2)`): negative means failure with `errno` set.
+fn cvt_long(r: libc::c_long) -> Result<libc::c_long, Errno> {
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(r)
+    }
+}
+
 /// A libc byte count: negative means failure with `errno` set.
 fn cvt_size(r: isize) -> Result<usize, Errno> {
     usize::try_from(r).map_err(|_| Errno::last())
@@ -417,6 +426,16 @@ pub fn readlinkat(dir: Option<&Fd>, path: &CStr, buf: &mut [u8]) -> Result<usize
     })
 }
 
+/// A file time stamp (`struct timespec`): seconds and nanoseconds since the epoch. Ordered by
+/// time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp {
+    /// Whole seconds.
+    pub sec: i64,
+    /// Nanoseconds, `0..1_000_000_000`.
+    pub nsec: i64,
+}
+
 /// The few `struct stat` fields syd uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stat {
@@ -432,9 +451,18 @@ pub struct Stat {
     pub gid: u32,
     /// Size in bytes.
     pub size: i64,
+    /// Last access.
+    pub atime: Timestamp,
+    /// Last modification of the content.
+    pub mtime: Timestamp,
+    /// Last change of the inode (content, owner, mode, times...).
+    pub ctime: Timestamp,
 }
 
 impl Stat {
+    // The nanosecond fields are `long`: the conversion only widens on 32-bit ABIs, and is the
+    // identity on 64-bit ones.
+    #[allow(clippy::useless_conversion)]
     fn from(st: &libc::stat) -> Stat {
         // musl's dev_t, ino_t and off_t are 64 bits wide on every ABI.
         Stat {
@@ -444,6 +472,19 @@ impl Stat {
             uid: st.st_uid,
             gid: st.st_gid,
             size: st.st_size,
+            // time_t is 64 bits wide on every musl ABI (time64 since musl 1.2).
+            atime: Timestamp {
+                sec: st.st_atime,
+                nsec: i64::from(st.st_atime_nsec),
+            },
+            mtime: Timestamp {
+                sec: st.st_mtime,
+                nsec: i64::from(st.st_mtime_nsec),
+            },
+            ctime: Timestamp {
+                sec: st.st_ctime,
+                nsec: i64::from(st.st_ctime_nsec),
+            },
         }
     }
 
@@ -470,6 +511,51 @@ pub fn fstatat(dir: Option<&Fd>, path: &CStr, flags: c_int) -> Result<Stat, Errn
     cvt(unsafe { libc::fstatat(dirfd(dir), path.as_ptr(), st.as_mut_ptr(), flags) })?;
     // SAFETY: fstatat succeeded, so the kernel filled st.
     Ok(Stat::from(unsafe { st.assume_init_ref() }))
+}
+
+/// Sets the access and modification times of `path` relative to `dir` (`utimensat(2)`); `None`
+/// leaves that time as it is (`UTIME_OMIT`). `flags` takes `AT_SYMLINK_NOFOLLOW`. The change time
+/// becomes the current time. Errors: `EPERM` unless the caller owns the file or has
+/// `CAP_FOWNER`; `EINVAL` for nanoseconds out of range; `EOVERFLOW` for a time this ABI's
+/// `time_t` cannot hold.
+// The conversions are the identity on 64-bit ABIs and can fail only on 32-bit ones.
+#[allow(clippy::useless_conversion)]
+pub fn utimensat(
+    dir: Option<&Fd>,
+    path: &CStr,
+    atime: Option<Timestamp>,
+    mtime: Option<Timestamp>,
+    flags: c_int,
+) -> Result<(), Errno> {
+    let spec = |t: Option<Timestamp>| -> Result<libc::timespec, Errno> {
+        // SAFETY: timespec is plain old data (integers, and padding on some ABIs): all-zero is a
+        // valid value.
+        let mut ts: libc::timespec = unsafe { MaybeUninit::zeroed().assume_init() };
+        match t {
+            None => ts.tv_nsec = libc::UTIME_OMIT,
+            Some(t) => {
+                ts.tv_sec = t.sec.try_into().map_err(|_| Errno(libc::EOVERFLOW))?;
+                ts.tv_nsec = t.nsec.try_into().map_err(|_| Errno(libc::EINVAL))?;
+            }
+        }
+        Ok(ts)
+    };
+    let times = [spec(atime)?, spec(mtime)?];
+    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads.
+    cvt(unsafe { libc::utimensat(dirfd(dir), path.as_ptr(), times.as_ptr(), flags) }).map(drop)
+}
+
+/// The type of the file system that holds `path` (`statfs(2)`'s `f_type`: a `*_SUPER_MAGIC` of
+/// linux/magic.h, such as `0x9fa0` for procfs). A symlink at the end of `path` is followed.
+// `f_type` is an unsigned long: the conversion widens on 32-bit ABIs, the identity on 64-bit ones.
+#[allow(clippy::useless_conversion)]
+pub fn statfs_type(path: &CStr) -> Result<u64, Errno> {
+    let mut s = MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: path is NUL-terminated and s is valid for writes of a struct statfs.
+    cvt(unsafe { libc::statfs(path.as_ptr(), s.as_mut_ptr()) })?;
+    // SAFETY: statfs succeeded, so the kernel filled s.
+    let t = unsafe { s.assume_init_ref() }.f_type;
+    Ok(u64::from(t))
 }
 
 /// Reads at offset `off` without moving the file position (`pread(2)`); used on `/proc/PID/mem`.
@@ -1152,6 +1238,269 @@ pub fn notif_set_sync_wake_up(listener: &Fd) -> Result<(), Errno> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Supervisor support
+
+/// The heap: musl's malloc. Only start-up, task bookkeeping and magic commands allocate; the
+/// per-notification path does not.
+#[cfg(not(test))]
+struct Malloc;
+
+#[cfg(not(test))]
+// SAFETY: malloc/aligned_alloc return memory suitably aligned for the requested layout (or
+// NULL, which GlobalAlloc allows), and free accepts exactly what they returned.
+unsafe impl core::alloc::GlobalAlloc for Malloc {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        if layout.align() <= 16 {
+            // SAFETY: malloc has no preconditions; its memory is aligned to 16 on every target.
+            unsafe { libc::malloc(layout.size()).cast() }
+        } else {
+            // SAFETY: the alignment is a power of two (Layout guarantees it); the size is
+            // rounded up to a multiple of it as aligned_alloc requires.
+            let size = layout.size().next_multiple_of(layout.align());
+            // SAFETY: see above: a power-of-two alignment and a size that is a multiple of it.
+            unsafe { libc::aligned_alloc(layout.align(), size).cast() }
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, _: core::alloc::Layout) {
+        // SAFETY: ptr came from alloc above (the GlobalAlloc contract).
+        unsafe { libc::free(ptr.cast()) }
+    }
+}
+
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOC: Malloc = Malloc;
+
+/// Writes all of `buf` to the descriptor number `fd`, which stays open (standard streams).
+pub fn write_raw(fd: c_int, buf: &[u8]) -> Result<(), Errno> {
+    let f = core::mem::ManuallyDrop::new(Fd(fd));
+    write_all(&f, buf)
+}
+
+/// Reads from the descriptor number `fd`, which stays open (standard input).
+pub fn read_raw(fd: c_int, buf: &mut [u8]) -> Result<usize, Errno> {
+    let f = core::mem::ManuallyDrop::new(Fd(fd));
+    read(&f, buf)
+}
+
+/// Binds `sock` to the raw socket address `addr` (`bind(2)`).
+pub fn bind(sock: &Fd, addr: &[u8]) -> Result<(), Errno> {
+    let len = libc::socklen_t::try_from(addr.len()).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: addr points to len readable bytes; the kernel validates their contents.
+    cvt(unsafe { libc::bind(sock.0, addr.as_ptr().cast(), len) }).map(drop)
+}
+
+/// The address `sock` is bound to (`getsockname(2)`), written into `buf`; returns its length.
+pub fn getsockname(sock: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut len = libc::socklen_t::try_from(buf.len()).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: buf has room for len bytes; the kernel writes at most that and updates len.
+    cvt(unsafe { libc::getsockname(sock.0, buf.as_mut_ptr().cast(), &mut len) })?;
+    Ok(usize::try_from(len).unwrap_or(0).min(buf.len()))
+}
+
+/// Changes the scheduling priority by `inc` (`nice(2)`).
+pub fn nice(inc: i32) -> Result<(), Errno> {
+    // SAFETY: an integer-only call. nice may legitimately return -1: clear errno first.
+    unsafe {
+        *libc::__errno_location() = 0;
+        if libc::nice(inc) == -1 && *libc::__errno_location() != 0 {
+            return Err(Errno::last());
+        }
+    }
+    Ok(())
+}
+
+/// Sets the I/O priority of the calling process (`ioprio_set(IOPRIO_WHO_PROCESS, 0, prio)`).
+pub fn ioprio_set(prio: i32) -> Result<(), Errno> {
+    // SAFETY: an integer-only raw syscall.
+    cvt_long(unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, prio) }).map(drop)
+}
+
+/// Gives up the controlling terminal (`TIOCNOTTY`).
+pub fn ioctl_notty(tty: &Fd) -> Result<(), Errno> {
+    // SAFETY: TIOCNOTTY takes no argument.
+    cvt(unsafe { libc::ioctl(tty.0, libc::TIOCNOTTY) }).map(drop)
+}
+
+/// Makes this process the reaper of its orphaned descendants (`PR_SET_CHILD_SUBREAPER`), so that
+/// sandboxed processes whose parents die are still reaped and counted by the supervisor.
+pub fn set_child_subreaper() -> Result<(), Errno> {
+    // SAFETY: an integer-only prctl.
+    cvt(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }).map(drop)
+}
+
+/// A set of signals.
+#[derive(Clone, Copy)]
+pub struct SigSet(libc::sigset_t);
+
+impl SigSet {
+    /// The set of these signals.
+    pub fn of(sigs: &[c_int]) -> SigSet {
+        // SAFETY: sigset_t is plain data; sigemptyset/sigaddset only write into it.
+        unsafe {
+            let mut set: libc::sigset_t = MaybeUninit::zeroed().assume_init();
+            libc::sigemptyset(&mut set);
+            for &s in sigs {
+                libc::sigaddset(&mut set, s);
+            }
+            SigSet(set)
+        }
+    }
+}
+
+/// Blocks (`block` true) or unblocks the signals of `set` for the calling thread.
+pub fn sigmask(set: &SigSet, block: bool) -> Result<(), Errno> {
+    let how = if block {
+        libc::SIG_BLOCK
+    } else {
+        libc::SIG_UNBLOCK
+    };
+    // SAFETY: set is a valid sigset_t; the old mask is not asked for.
+    let r = unsafe { libc::pthread_sigmask(how, &set.0, core::ptr::null_mut()) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(Errno(r))
+    }
+}
+
+/// Resets every signal disposition to the default (for a child about to exec).
+pub fn reset_signals() {
+    for sig in 1..65 {
+        // SAFETY: SIG_DFL is always a valid disposition; invalid numbers just fail.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+}
+
+/// Ignores signal `sig`.
+pub fn ignore_signal(sig: c_int) {
+    // SAFETY: SIG_IGN is always a valid disposition.
+    unsafe { libc::signal(sig, libc::SIG_IGN) };
+}
+
+/// A descriptor that reads the signals of `set` (`signalfd(2)`, non-blocking, close-on-exec).
+pub fn signalfd(set: &SigSet) -> Result<Fd, Errno> {
+    // SAFETY: set is a valid sigset_t for the call's duration.
+    let fd = cvt(unsafe { libc::signalfd(-1, &set.0, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })?;
+    Ok(Fd(fd))
+}
+
+/// Reads one pending signal number from a [`signalfd`], if any.
+pub fn read_signal(fd: &Fd) -> Result<Option<c_int>, Errno> {
+    // SAFETY: signalfd_siginfo is plain data; read writes at most its size.
+    let mut info: libc::signalfd_siginfo = unsafe { MaybeUninit::zeroed().assume_init() };
+    // SAFETY: info is valid for writes of its own size, which is what read is given.
+    let n = unsafe {
+        libc::read(
+            fd.0,
+            (&raw mut info).cast(),
+            size_of::<libc::signalfd_siginfo>(),
+        )
+    };
+    match cvt_size(n) {
+        Ok(n) if n == size_of::<libc::signalfd_siginfo>() => {
+            Ok(Some(c_int::try_from(info.ssi_signo).unwrap_or(0)))
+        }
+        Ok(_) => Ok(None),
+        Err(Errno(libc::EAGAIN)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The effective user id.
+pub fn geteuid() -> u32 {
+    // SAFETY: no arguments.
+    unsafe { libc::geteuid() }
+}
+
+/// Sets the filesystem user id of the calling thread (`setfsuid(2)`); returns the previous one.
+pub fn setfsuid(uid: u32) -> u32 {
+    // SAFETY: an integer-only call; the raw syscall acts on this thread only.
+    let r = unsafe { libc::syscall(libc::SYS_setfsuid, libc::c_long::from(uid)) };
+    u32::try_from(r).unwrap_or(u32::MAX)
+}
+
+/// Sets the filesystem group id of the calling thread (`setfsgid(2)`); returns the previous one.
+pub fn setfsgid(gid: u32) -> u32 {
+    // SAFETY: an integer-only call; the raw syscall acts on this thread only.
+    let r = unsafe { libc::syscall(libc::SYS_setfsgid, libc::c_long::from(gid)) };
+    u32::try_from(r).unwrap_or(u32::MAX)
+}
+
+/// Sets the supplementary groups of the calling thread only (the raw syscall, unlike libc's
+/// process-wide `setgroups`).
+pub fn setgroups_thread(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: groups points to groups.len() gid_t values for the call's duration.
+    cvt_long(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }).map(drop)
+}
+
+/// Reads directory entries of `dir` into `buf` (`getdents64(2)`); returns the bytes read, 0 at
+/// the end. Parse them with [`dirents`].
+pub fn getdents(dir: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: buf is valid for writes of buf.len() bytes.
+    let n = unsafe { libc::syscall(libc::SYS_getdents64, dir.0, buf.as_mut_ptr(), buf.len()) };
+    cvt_long(n).and_then(|n| usize::try_from(n).map_err(|_| Errno(libc::EINVAL)))
+}
+
+/// The names in a buffer filled by [`getdents`].
+pub fn dirents(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+    // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name[].
+    let mut off = 0usize;
+    core::iter::from_fn(move || {
+        let rec = buf.get(off..)?;
+        let reclen = usize::from(u16::from_ne_bytes([*rec.get(16)?, *rec.get(17)?]));
+        if reclen < 19 {
+            return None;
+        }
+        let name = rec.get(19..reclen)?;
+        off += reclen;
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        name.get(..end)
+    })
+}
+
+/// `_exit(2)` without running anything else (for a forked child).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no memory of ours.
+    unsafe { libc::_exit(code) }
+}
+
+/// Receives what the other end of a start-up socket sent: a descriptor from [`send_fd`] (with
+/// its data byte), or plain data bytes (no descriptor). Returns the descriptor if one came, and
+/// the bytes read into `buf`.
+pub fn recv_fd_or_data(sock: &Fd, buf: &mut [u8]) -> Result<(Option<Fd>, usize), Errno> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut ctl = CmsgOneFd([0; 32]);
+    let mut msg = msghdr_one(&mut iov, &mut ctl);
+    let n = loop {
+        // SAFETY: msg's buffers are valid for writes of the lengths it declares.
+        match cvt_size(unsafe { libc::recvmsg(sock.0, &mut msg, libc::MSG_CMSG_CLOEXEC) }) {
+            Err(Errno(libc::EINTR)) => {}
+            r => break r?,
+        }
+    };
+    // SAFETY: as in recv_fd: the header is checked before its data is read.
+    let fd = unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null()
+            || (*c).cmsg_level != libc::SOL_SOCKET
+            || (*c).cmsg_type != libc::SCM_RIGHTS
+            || (*c).cmsg_len as usize != CMSG_FD_LEN as usize
+        // widen both to compare
+        {
+            None
+        } else {
+            Some(Fd(libc::CMSG_DATA(c).cast::<c_int>().read_unaligned()))
+        }
+    };
+    Ok((fd, n))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Output
 
 /// Standard output.
@@ -1286,3 +1635,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 #[cfg(not(test))]
 #[no_mangle]
 extern "C" fn rust_eh_personality() {}
+
+/// The precompiled `alloc` names the unwinder's resume routine on its (never taken) cleanup
+/// paths; this binary aborts on panic, so nothing ever unwinds to call it.
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn _Unwind_Resume() -> ! {
+    // SAFETY: abort(3) takes no arguments and never returns.
+    unsafe { libc::abort() }
+}

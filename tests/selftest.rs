@@ -256,10 +256,16 @@ fn optional_features_do_not_fail() {
 }
 
 #[test]
-fn anything_else_prints_the_version() {
-    let out = common::syd(&[]).run();
-    assert_eq!(out.stdout, format!("syd {}\n", env!("CARGO_PKG_VERSION")));
+fn version_and_missing_command() {
+    let out = common::syd(&["-v"]).run();
+    assert_eq!(
+        out.stdout,
+        format!("sydbox-2.2.0 (syd {})\n", env!("CARGO_PKG_VERSION"))
+    );
     assert_eq!(out.code(), Some(0));
+    let out = common::syd(&[]).run();
+    assert!(out.stderr.contains("no command given"), "{}", out.stderr);
+    assert_eq!(out.code(), Some(1));
 }
 
 #[test]

@@ -46,3 +46,7 @@ pub const MAX_FILTER_RULES: usize = 512;
 /// Argument comparisons in one rule: two suffice for every built-in rule (prot and flags, or an
 /// id and -1); a third leaves room without making every rule larger.
 pub const MAX_RULE_CMPS: usize = 3;
+
+/// Symlinks followed while resolving one path before `ELOOP`: the kernel's own `MAXSYMLINKS`
+/// (include/linux/namei.h), so a path the kernel resolves is never refused for its links.
+pub const MAX_SYMLINKS: usize = 40;
