@@ -11,6 +11,7 @@ mod sys;
 mod child;
 mod cmdexec;
 mod mem;
+mod net;
 mod path;
 mod profiles;
 mod selftest;

@@ -5,15 +5,12 @@ use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::ffi::CStr;
 
-use syd_core::addr::{parse_sockaddr, AddrError, RawSockAddr, SockAddr, AF_UNIX};
 use syd_core::arch::Arch;
 use syd_core::magic::{self, Command, Context, Origin, Outcome, Setting};
 use syd_core::report::{write_report, Report, Subject};
-use syd_core::sandbox::{
-    check_addr, check_path, Cap, Decision, Global, Lock, Mode, Net, TaskPolicy, Verdict,
-};
+use syd_core::sandbox::{check_path, Cap, Decision, Global, Lock, Mode, TaskPolicy, Verdict};
 use syd_core::syscall::{
-    classify_open, Handler, NetCall, OpenCheck, OpenFlags, PathArg, StatLayout, TypeCheck,
+    classify_open, Handler, OpenCheck, OpenFlags, PathArg, StatLayout, TypeCheck,
 };
 
 use crate::mem::{self, Method};
@@ -21,7 +18,7 @@ use crate::path::{self, Base, Follow, PathBuf, Resolve, Tracee};
 use crate::sys::{self, AddFd, Answer, Errno, Fd, Notif, Pid, Status};
 
 /// errno values (asm-generic).
-mod e {
+pub(crate) mod e {
     pub const EPERM: i32 = 1;
     pub const ENOENT: i32 = 2;
     pub const ESRCH: i32 = 3;
@@ -42,24 +39,24 @@ mod e {
 
 /// One handled syscall of one ABI.
 #[derive(Clone, Copy)]
-struct Call {
-    audit: u32,
-    nr: u32,
-    name: &'static str,
-    handler: Handler,
-    arch: &'static Arch,
+pub(crate) struct Call {
+    pub(crate) audit: u32,
+    pub(crate) nr: u32,
+    pub(crate) name: &'static str,
+    pub(crate) handler: Handler,
+    pub(crate) arch: &'static Arch,
     /// Index of the ABI among the filter's (0 = native), for reports.
-    abi: usize,
+    pub(crate) abi: usize,
 }
 
 /// Per thread group state (SPEC §2.2).
-struct Task {
+pub(crate) struct Task {
     policy: Rc<TaskPolicy>,
     lock: Lock,
 }
 
 /// What was decided for a notification.
-enum Reply {
+pub(crate) enum Reply {
     /// Answer with this.
     Answer(Answer),
     /// Already answered (an fd was installed with ADDFD_FLAG_SEND).
@@ -68,11 +65,11 @@ enum Reply {
 
 /// The supervisor's state.
 pub struct Supervisor {
-    listener: Fd,
-    global: Global,
+    pub(crate) listener: Fd,
+    pub(crate) global: Global,
     startup: Rc<TaskPolicy>,
     startup_lock: Lock,
-    tasks: BTreeMap<i32, Task>,
+    pub(crate) tasks: BTreeMap<i32, Task>,
     tids: BTreeMap<i32, i32>,
     inserted: usize,
     calls: Vec<Call>,
@@ -81,8 +78,8 @@ pub struct Supervisor {
     initial_exec_done: bool,
     /// Whether a violation was reported.
     pub violation: bool,
-    dry_run: bool,
-    method: Method,
+    pub(crate) dry_run: bool,
+    pub(crate) method: Method,
     chdir_prefix: Option<Vec<u8>>,
     /// Whether the kernel installs fds and answers in one step (SECCOMP_ADDFD_FLAG_SEND).
     addfd_send: bool,
@@ -170,7 +167,7 @@ impl Supervisor {
         }
     }
 
-    fn valid(&self, n: &Notif) -> bool {
+    pub(crate) fn valid(&self, n: &Notif) -> bool {
         sys::notif_id_valid(&self.listener, n.id).is_ok()
     }
 
@@ -284,7 +281,7 @@ impl Supervisor {
         }
     }
 
-    fn policy(&self, tgid: i32) -> &TaskPolicy {
+    pub(crate) fn policy(&self, tgid: i32) -> &TaskPolicy {
         self.tasks.get(&tgid).map_or(&self.startup, |t| &t.policy)
     }
 
@@ -404,7 +401,7 @@ impl Supervisor {
     }
 
     /// A failure to resolve: denied with its errno, reported only with `raise_fail`.
-    fn fail(
+    pub(crate) fn fail(
         &mut self,
         n: &Notif,
         call: &Call,
@@ -472,7 +469,7 @@ impl Supervisor {
         Answer::Errno(Errno(errno))
     }
 
-    fn report(&self, n: &Notif, call: &Call, tracee: &Tracee, subject: Subject<'_>) {
+    pub(crate) fn report(&self, n: &Notif, call: &Call, tracee: &Tracee, subject: Subject<'_>) {
         let mut comm = [0u8; 64];
         let comm_len = read_proc_file(n.pid, b"/comm", &mut comm).unwrap_or(0);
         let comm = comm.get(..comm_len).unwrap_or(&[]);
@@ -986,260 +983,10 @@ impl Supervisor {
             Err(_) => Reply::Answer(Answer::Errno(Errno(e::EFAULT))),
         }
     }
-
-    fn net(&mut self, n: &Notif, call: &Call, tracee: &Tracee, tgid: i32, net: NetCall) -> Reply {
-        if self.policy(tgid).network == Mode::Off {
-            // SECURITY: network sandboxing is off for this task.
-            return Reply::Answer(Answer::Continue);
-        }
-        let ptr = if call.arch.word == syd_core::arch::Word::W32 || call.arch.name == "x32" {
-            4
-        } else {
-            8
-        };
-        // (name, fd, address pointer, length) of the call, after socketcall decoding.
-        let (name, net, args) = match net {
-            NetCall::SocketCall => {
-                let sub = arg(n, 0) & 0xffff_ffff;
-                let (name, net, count) = match sub {
-                    2 => ("bind", NetCall::Bind, 3),
-                    3 => ("connect", NetCall::Connect, 3),
-                    11 => ("sendto", NetCall::SendTo, 6),
-                    16 => ("sendmsg", NetCall::SendMsg, 3),
-                    17 => ("recvmsg", NetCall::RecvMsg, 3),
-                    // SECURITY: other subcalls carry no address to check.
-                    _ => return Reply::Answer(Answer::Continue),
-                };
-                let mut words = [0u8; 48];
-                let len = count * ptr;
-                let Some(dst) = words.get_mut(..len) else {
-                    return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
-                };
-                if let Err(err) = mem::read_exact(self.method, n.pid, arg(n, 1), dst) {
-                    return Reply::Answer(Answer::Errno(err));
-                }
-                if !self.valid(n) {
-                    return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
-                }
-                let mut a = [0u64; 6];
-                for (i, slot) in a.iter_mut().enumerate().take(count) {
-                    *slot = read_word(&words, i * ptr, ptr);
-                }
-                (name, net, a)
-            }
-            other => (call.name, other, n.args),
-        };
-        let fd = args[0] & 0xffff_ffff;
-        let (addr_ptr, addr_len) = match net {
-            NetCall::Bind | NetCall::Connect => (args[1], args[2]),
-            NetCall::SendTo => (args[4], args[5]),
-            NetCall::SendMsg | NetCall::RecvMsg => {
-                // msghdr: msg_name pointer first, then msg_namelen (after padding on 64-bit).
-                let mut hdr = [0u8; 16];
-                let Some(h) = hdr.get_mut(..2 * ptr) else {
-                    return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
-                };
-                if let Err(err) = mem::read_exact(self.method, n.pid, args[1], h) {
-                    return Reply::Answer(Answer::Errno(err));
-                }
-                (read_word(&hdr, 0, ptr), read_word(&hdr, ptr, 4))
-            }
-            // SECURITY: listen/accept/getsockname carry no address; binds are learned when
-            // they are made (emulated below).
-            NetCall::Learn | NetCall::SocketCall => return Reply::Answer(Answer::Continue),
-        };
-        if addr_ptr == 0 || addr_len == 0 {
-            // SECURITY: no address: a send on a connected socket, not a network access.
-            return Reply::Answer(Answer::Continue);
-        }
-        let mut raw = [0u8; 128];
-        let len = usize::try_from(addr_len.min(128)).unwrap_or(128);
-        let Some(buf) = raw.get_mut(..len) else {
-            return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
-        };
-        let got = match mem::read(self.method, n.pid, addr_ptr, buf) {
-            Ok(g) => g,
-            Err(err) => return Reply::Answer(Answer::Errno(err)),
-        };
-        if !self.valid(n) {
-            return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
-        }
-        let endian = match call.arch.endian {
-            syd_core::arch::Endian::Little => syd_core::addr::Endian::Little,
-            syd_core::arch::Endian::Big => syd_core::addr::Endian::Big,
-        };
-        let bytes = raw.get(..got).unwrap_or(&[]);
-        let mut canon = PathBuf::new();
-        let addr = match parse_sockaddr(bytes, got, endian) {
-            // SECURITY: the kernel rejects addresses this short itself.
-            Err(AddrError::SockaddrTooShort { .. }) => return Reply::Answer(Answer::Continue),
-            Err(_) => return Reply::Answer(Answer::Errno(Errno(libc::EINVAL))),
-            Ok(RawSockAddr::UnixPath(p)) => {
-                let r = path::canonicalize(
-                    tracee,
-                    Base::Cwd,
-                    p,
-                    path::Resolve::NoLast,
-                    Follow::Yes,
-                    &mut canon,
-                );
-                if let Err(err) = r {
-                    return Reply::Answer(self.fail(n, call, tracee, err, None));
-                }
-                SockAddr::Unix(canon.as_bytes())
-            }
-            Ok(RawSockAddr::Addr(a)) => a,
-        };
-        if net == NetCall::RecvMsg && matches!(addr, SockAddr::Other { family: 0 }) {
-            // SECURITY: recvmsg's msg_name is an output buffer; AF_UNSPEC means no address.
-            return Reply::Answer(Answer::Continue);
-        }
-        let group = if net == NetCall::Bind {
-            Net::Bind
-        } else {
-            Net::Connect
-        };
-        let tasks = &self.tasks;
-        let traced = |id: u32| i32::try_from(id).is_ok_and(|id| tasks.contains_key(&id));
-        let verdict = check_addr(&self.global, self.policy(tgid), group, &addr, &traced);
-        let errno = match net {
-            NetCall::Bind => e::EADDRNOTAVAIL,
-            NetCall::Connect | NetCall::RecvMsg => e::ECONNREFUSED,
-            _ => e::ENOTCONN,
-        };
-        match verdict {
-            Verdict::Allow => {}
-            Verdict::DenyFamily => {
-                let family = addr.family();
-                let fdv = i64::try_from(fd).unwrap_or(-1);
-                self.report(
-                    n,
-                    call,
-                    tracee,
-                    Subject::Family {
-                        name,
-                        fd: fdv,
-                        family,
-                    },
-                );
-                self.violation = true;
-                return Reply::Answer(if self.dry_run {
-                    Answer::Continue
-                } else {
-                    Answer::Errno(Errno(e::EAFNOSUPPORT))
-                });
-            }
-            v => {
-                let fdv = i64::try_from(fd).unwrap_or(-1);
-                if v == Verdict::Deny {
-                    self.report(
-                        n,
-                        call,
-                        tracee,
-                        Subject::Net {
-                            name,
-                            fd: fdv,
-                            addr,
-                        },
-                    );
-                    self.violation = true;
-                }
-                let a = if self.dry_run {
-                    Answer::Continue
-                } else {
-                    self.decide(tracee, errno)
-                };
-                return Reply::Answer(a);
-            }
-        }
-        if net == NetCall::Bind && self.global.allow_successful_bind && addr.family() != AF_UNIX {
-            return Reply::Answer(self.emulate_bind(n, tracee, fd, bytes));
-        }
-        if net == NetCall::Bind && self.global.allow_successful_bind {
-            // A unix socket file is created with the tracee's credentials and cwd by the kernel;
-            // learn the canonical path now (a failed bind leaves an address nobody serves).
-            let _ = self.global.learn_bind(&addr);
-        }
-        // SECURITY: the address was checked; a thread rewriting it before the kernel reads it
-        // again is the address race of SPEC §9 #1.
-        Reply::Answer(Answer::Continue)
-    }
-
-    /// The decision after a reported network denial.
-    fn decide(&mut self, tracee: &Tracee, errno: i32) -> Answer {
-        match self.global.decision {
-            Decision::Kill => {
-                let _ = sys::kill(tracee.tgid, libc::SIGKILL);
-            }
-            Decision::KillAll => {
-                let code = if self.global.exit_code > 0 {
-                    self.global.exit_code & 0xff
-                } else {
-                    137
-                };
-                self.exit_now = Some(code);
-            }
-            _ => {}
-        }
-        Answer::Errno(Errno(errno))
-    }
-
-    /// Binds a duplicate of the tracee's socket to the checked address, learns the address the
-    /// kernel gave it (the real port for port 0), and answers with the bind's own result.
-    fn emulate_bind(&mut self, n: &Notif, tracee: &Tracee, fd: u64, addr: &[u8]) -> Answer {
-        let fd = (fd as u32).cast_signed();
-        let dup = sys::pidfd_open(tracee.tgid).and_then(|p| sys::pidfd_getfd(&p, fd));
-        let sock = match dup {
-            Ok(s) => s,
-            Err(err) => {
-                return Answer::Errno(if err.0 == libc::EBADF {
-                    err
-                } else {
-                    Errno(e::EBADF)
-                })
-            }
-        };
-        if !self.valid(n) {
-            return Answer::Errno(Errno(e::ESRCH));
-        }
-        if let Err(err) = sys::bind(&sock, addr) {
-            return Answer::Errno(err);
-        }
-        let mut name = [0u8; 128];
-        if let Ok(len) = sys::getsockname(&sock, &mut name) {
-            let endian = if cfg!(target_endian = "big") {
-                syd_core::addr::Endian::Big
-            } else {
-                syd_core::addr::Endian::Little
-            };
-            let bytes = name.get(..len).unwrap_or(&[]);
-            if let Ok(RawSockAddr::Addr(a)) = parse_sockaddr(bytes, len, endian) {
-                let _ = self.global.learn_bind(&a);
-            }
-        }
-        Answer::Value(0)
-    }
-}
-
-/// A little- or big-endian word of `size` bytes at `off` (the host's order: tracee memory).
-fn read_word(b: &[u8], off: usize, size: usize) -> u64 {
-    let mut w = [0u8; 8];
-    match (size, b.get(off..off + size)) {
-        (4, Some(s)) => {
-            let mut x = [0u8; 4];
-            x.copy_from_slice(s);
-            u64::from(u32::from_ne_bytes(x))
-        }
-        (8, Some(s)) => {
-            w.copy_from_slice(s);
-            u64::from_ne_bytes(w)
-        }
-        _ => 0,
-    }
 }
 
 /// Argument `i` of a notification.
-fn arg(n: &Notif, i: u8) -> u64 {
+pub(crate) fn arg(n: &Notif, i: u8) -> u64 {
     n.args.get(usize::from(i)).copied().unwrap_or(0)
 }
 

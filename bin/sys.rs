@@ -555,7 +555,10 @@ pub fn statfs_type(path: &CStr) -> Result<u64, Errno> {
     cvt(unsafe { libc::statfs(path.as_ptr(), s.as_mut_ptr()) })?;
     // SAFETY: statfs succeeded, so the kernel filled s.
     let t = unsafe { s.assume_init_ref() }.f_type;
-    Ok(u64::from(t))
+    // f_type is a magic number (c_ulong or, on some ABIs, a signed word): reinterpreting its
+    // bits is the point.
+    #[allow(clippy::cast_sign_loss, clippy::unnecessary_cast)]
+    Ok(t as u64)
 }
 
 /// Reads at offset `off` without moving the file position (`pread(2)`); used on `/proc/PID/mem`.
