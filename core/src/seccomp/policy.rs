@@ -268,6 +268,10 @@ const VARIANTS: &[(&str, &str)] = &[
     ("clock_gettime64", "clock_gettime"),
     ("pselect6_time64", "pselect6"),
     ("epoll_pwait2", "epoll_pwait"),
+    // The 64-bit time_t forms of the 32-bit ABIs, which time64 libcs call instead.
+    ("futex_time64", "futex"),
+    ("ppoll_time64", "poll"),
+    ("utimensat_time64", "utimensat"),
 ];
 
 /// Write sandboxing: the syscalls whose path arguments are checked (SPEC §2.9), besides the
@@ -829,4 +833,70 @@ pub fn build(
         p.push_into(&mut f, nr, fin)?;
     }
     Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::X86;
+    use std::boxed::Box;
+
+    const OPTS: FilterOptions = FilterOptions {
+        bpf_only: false,
+        uid: None,
+        gid: None,
+        supervisor: 4242,
+    };
+
+    /// Builds `sb` for `arch` and checks the model's action for each (syscall, args).
+    fn expect(
+        sb: &Sandbox,
+        opts: &FilterOptions,
+        arch: &'static Arch,
+        table: &[(&str, [u64; 6], Action)],
+    ) {
+        let f = build(sb, opts, arch).unwrap();
+        for &(name, args, want) in table {
+            let nr = arch
+                .nr(name)
+                .unwrap_or_else(|| panic!("{} has no {name}", arch.name));
+            assert_eq!(
+                f.evaluate(nr, &args),
+                want,
+                "{} {name} {args:x?}",
+                arch.name
+            );
+        }
+    }
+
+    #[test]
+    fn time64_forms_count_as_their_call_at_every_level() {
+        const EPERM: Action = Action::Errno(errno::EPERM);
+        let mut sb = Box::<Sandbox>::default();
+        sb.task.paths = [Mode::Off; 3];
+        let b = FilterOptions {
+            bpf_only: true,
+            ..OPTS
+        };
+        for level in [1, 2, 3] {
+            sb.global.restrict_general = level;
+            let at2 = if level >= 2 { Action::Allow } else { EPERM };
+            let at3 = if level == 3 { Action::Allow } else { EPERM };
+            expect(
+                &sb,
+                &b,
+                &X86,
+                &[
+                    ("futex", [0; 6], at2),
+                    ("futex_time64", [0; 6], at2),
+                    ("poll", [0; 6], at2),
+                    ("ppoll_time64", [0; 6], at2),
+                    ("clock_gettime64", [0; 6], at2),
+                    ("utimensat", [0; 6], at3),
+                    ("utimensat_time64", [0; 6], at3),
+                    ("clock_settime64", [0; 6], EPERM),
+                ],
+            );
+        }
+    }
 }
