@@ -332,6 +332,20 @@ const NET: &[&str] = &[
     "socketcall",
 ];
 
+/// The `socketcall(2)` subcalls user space handles (SPEC §4.2, linux/net.h `SYS_*`): whether
+/// they are routed whenever network is, or only when successful binds are learned.
+const SOCKETCALLS: [(u64, bool); 9] = [
+    (2, true),   // SYS_BIND
+    (3, true),   // SYS_CONNECT
+    (11, true),  // SYS_SENDTO
+    (16, true),  // SYS_SENDMSG
+    (17, true),  // SYS_RECVMSG
+    (4, false),  // SYS_LISTEN
+    (5, false),  // SYS_ACCEPT
+    (6, false),  // SYS_GETSOCKNAME
+    (18, false), // SYS_ACCEPT4
+];
+
 /// Calls used to learn the port of successful binds (SPEC §4.5).
 const NET_LEARN: &[&str] = &["listen", "accept", "accept4", "getsockname"];
 
@@ -775,6 +789,17 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
             }
             Action::Allow
         }
+    } else if name == "socketcall" && ctx.routed(ctx.net) {
+        // SPEC §4.2: only the subcalls user space handles, the learning ones only when binds
+        // are learned (§2.4); socket(), send(), recv() and the rest run without a round trip.
+        let learn = ctx.sb.global.allow_successful_bind;
+        for (call, routed) in SOCKETCALLS {
+            if routed || learn {
+                plan.rule(&[int(0, Cmp::Eq, call)], Then::Act(notify))?;
+            }
+        }
+        plan.close(Then::Pass)?;
+        Action::Allow
     } else {
         let routed = (name == "openat2" && (rr || rw))
             || (READ.contains(&name) && rr)
@@ -865,6 +890,38 @@ mod tests {
                 want,
                 "{} {name} {args:x?}",
                 arch.name
+            );
+        }
+    }
+
+    #[test]
+    fn socketcall_routes_only_the_handled_subcalls() {
+        let n = Action::UserNotif;
+        let a = Action::Allow;
+        let p = Action::Errno(errno::EPERM);
+        // (network state, successful_bind, bind, listen, socket, send, subcall 2 with garbage in
+        // the upper half)
+        let table = [
+            (Mode::Deny, true, n, n, a, a, n),
+            (Mode::Allow, false, n, a, a, a, n),
+            (Mode::Off, true, n, n, a, a, n),
+            (Mode::Bpf, true, p, p, p, p, p),
+        ];
+        for (mode, learn, bind, listen, socket, send, high) in table {
+            let mut sb = Box::<Sandbox>::default();
+            sb.task.network = mode;
+            sb.global.allow_successful_bind = learn;
+            expect(
+                &sb,
+                &OPTS,
+                &X86,
+                &[
+                    ("socketcall", [2, 0, 0, 0, 0, 0], bind),
+                    ("socketcall", [4, 0, 0, 0, 0, 0], listen),
+                    ("socketcall", [1, 0, 0, 0, 0, 0], socket),
+                    ("socketcall", [9, 0, 0, 0, 0, 0], send),
+                    ("socketcall", [0x1_0000_0002, 0, 0, 0, 0, 0], high),
+                ],
             );
         }
     }
