@@ -93,8 +93,11 @@ pub fn run(prog: &[Insn], data: &[u8], order: ByteOrder) -> Result<u32, InterpEr
     run_counted(prog, data, order).map(|(ret, _)| ret)
 }
 
-/// [`run`], also returning the number of instructions executed.
-pub(crate) fn run_counted(
+/// [`run`], also returning the number of instructions executed (the final `ret` included), for
+/// measuring how many steps a program takes on one input.
+///
+/// The count is at most `prog.len()`, since every jump goes forward. Errors: as [`run`].
+pub fn run_counted(
     prog: &[Insn],
     data: &[u8],
     order: ByteOrder,

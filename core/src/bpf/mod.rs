@@ -21,7 +21,7 @@ pub mod verify;
 pub use builder::{AluOp, Builder, Cmp, Label, Program, Target};
 pub use disasm::{disasm, disasm_insn};
 pub use insn::{program_bytes, ByteOrder, Insn};
-pub use interp::{run, InterpError, InterpErrorKind};
+pub use interp::{run, run_counted, InterpError, InterpErrorKind};
 pub use verify::{verify, VerifyError, VerifyErrorKind};
 
 use core::fmt;

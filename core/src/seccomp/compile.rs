@@ -291,8 +291,10 @@ pub fn compile(filters: &[ArchFilter]) -> Result<Program, CompileError> {
         };
         if audit == x86_64 {
             let x32_label = e.label()?;
+            // The bit, not a range: a number such as 0x8000_0000 without it is an x86_64 call
+            // (SPEC §8.10), however the kernel then rejects it.
             e.b.jump(
-                Jmp::Ge,
+                Jmp::Set,
                 X32_SYSCALL_BIT,
                 Target::Label(x32_label),
                 Target::Next,
@@ -474,6 +476,32 @@ mod tests {
                         check_agrees(&filters, &prog, n, [0, 0, arg, 0, 0, 0]);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_x32_bit_alone_selects_x32() {
+        let x86_64 = ArchFilter::new(&crate::arch::X86_64, Action::Errno(1));
+        let x32 = ArchFilter::new(&crate::arch::X32, Action::Errno(2));
+        let sets = [
+            std::vec![x86_64.clone()],
+            std::vec![x32.clone()],
+            std::vec![x86_64, x32],
+        ];
+        for filters in sets {
+            let prog = compile(&filters).unwrap();
+            for nr in [
+                0,
+                0x3fff_ffff,
+                0x4000_0000,
+                0x7fff_ffff,
+                0x8000_0000,
+                0xbfff_ffff,
+                0xc000_0000,
+                u32::MAX,
+            ] {
+                check_agrees(&filters, &prog, nr, [0; 6]);
             }
         }
     }

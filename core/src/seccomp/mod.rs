@@ -4,6 +4,8 @@
 pub mod compile;
 pub mod model;
 pub mod policy;
+#[cfg(any(test, feature = "reference"))]
+pub mod reference;
 
 use crate::arch::Endian;
 use crate::bpf::ByteOrder;

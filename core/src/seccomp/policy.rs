@@ -268,6 +268,10 @@ const VARIANTS: &[(&str, &str)] = &[
     ("clock_gettime64", "clock_gettime"),
     ("pselect6_time64", "pselect6"),
     ("epoll_pwait2", "epoll_pwait"),
+    // The 64-bit time_t forms of the 32-bit ABIs, which time64 libcs call instead.
+    ("futex_time64", "futex"),
+    ("ppoll_time64", "poll"),
+    ("utimensat_time64", "utimensat"),
 ];
 
 /// Write sandboxing: the syscalls whose path arguments are checked (SPEC §2.9), besides the
@@ -326,6 +330,20 @@ pub const NET: &[&str] = &[
     "sendmsg",
     "recvmsg",
     "socketcall",
+];
+
+/// The `socketcall(2)` subcalls user space handles (SPEC §4.2, linux/net.h `SYS_*`): whether
+/// they are routed whenever network is, or only when successful binds are learned.
+const SOCKETCALLS: [(u64, bool); 9] = [
+    (2, true),   // SYS_BIND
+    (3, true),   // SYS_CONNECT
+    (11, true),  // SYS_SENDTO
+    (16, true),  // SYS_SENDMSG
+    (17, true),  // SYS_RECVMSG
+    (4, false),  // SYS_LISTEN
+    (5, false),  // SYS_ACCEPT
+    (6, false),  // SYS_GETSOCKNAME
+    (18, false), // SYS_ACCEPT4
 ];
 
 /// Calls used to learn the port of successful binds (SPEC §4.5).
@@ -771,6 +789,17 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
             }
             Action::Allow
         }
+    } else if name == "socketcall" && ctx.routed(ctx.net) {
+        // SPEC §4.2: only the subcalls user space handles, the learning ones only when binds
+        // are learned (§2.4); socket(), send(), recv() and the rest run without a round trip.
+        let learn = ctx.sb.global.allow_successful_bind;
+        for (call, routed) in SOCKETCALLS {
+            if routed || learn {
+                plan.rule(&[int(0, Cmp::Eq, call)], Then::Act(notify))?;
+            }
+        }
+        plan.close(Then::Pass)?;
+        Action::Allow
     } else {
         let routed = (name == "openat2" && (rr || rw))
             || (READ.contains(&name) && rr)
@@ -829,4 +858,102 @@ pub fn build(
         p.push_into(&mut f, nr, fin)?;
     }
     Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::X86;
+    use std::boxed::Box;
+
+    const OPTS: FilterOptions = FilterOptions {
+        bpf_only: false,
+        uid: None,
+        gid: None,
+        supervisor: 4242,
+    };
+
+    /// Builds `sb` for `arch` and checks the model's action for each (syscall, args).
+    fn expect(
+        sb: &Sandbox,
+        opts: &FilterOptions,
+        arch: &'static Arch,
+        table: &[(&str, [u64; 6], Action)],
+    ) {
+        let f = build(sb, opts, arch).unwrap();
+        for &(name, args, want) in table {
+            let nr = arch
+                .nr(name)
+                .unwrap_or_else(|| panic!("{} has no {name}", arch.name));
+            assert_eq!(
+                f.evaluate(nr, &args),
+                want,
+                "{} {name} {args:x?}",
+                arch.name
+            );
+        }
+    }
+
+    #[test]
+    fn socketcall_routes_only_the_handled_subcalls() {
+        let n = Action::UserNotif;
+        let a = Action::Allow;
+        let p = Action::Errno(errno::EPERM);
+        // (network state, successful_bind, bind, listen, socket, send, subcall 2 with garbage in
+        // the upper half)
+        let table = [
+            (Mode::Deny, true, n, n, a, a, n),
+            (Mode::Allow, false, n, a, a, a, n),
+            (Mode::Off, true, n, n, a, a, n),
+            (Mode::Bpf, true, p, p, p, p, p),
+        ];
+        for (mode, learn, bind, listen, socket, send, high) in table {
+            let mut sb = Box::<Sandbox>::default();
+            sb.task.network = mode;
+            sb.global.allow_successful_bind = learn;
+            expect(
+                &sb,
+                &OPTS,
+                &X86,
+                &[
+                    ("socketcall", [2, 0, 0, 0, 0, 0], bind),
+                    ("socketcall", [4, 0, 0, 0, 0, 0], listen),
+                    ("socketcall", [1, 0, 0, 0, 0, 0], socket),
+                    ("socketcall", [9, 0, 0, 0, 0, 0], send),
+                    ("socketcall", [0x1_0000_0002, 0, 0, 0, 0, 0], high),
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn time64_forms_count_as_their_call_at_every_level() {
+        const EPERM: Action = Action::Errno(errno::EPERM);
+        let mut sb = Box::<Sandbox>::default();
+        sb.task.paths = [Mode::Off; 3];
+        let b = FilterOptions {
+            bpf_only: true,
+            ..OPTS
+        };
+        for level in [1, 2, 3] {
+            sb.global.restrict_general = level;
+            let at2 = if level >= 2 { Action::Allow } else { EPERM };
+            let at3 = if level == 3 { Action::Allow } else { EPERM };
+            expect(
+                &sb,
+                &b,
+                &X86,
+                &[
+                    ("futex", [0; 6], at2),
+                    ("futex_time64", [0; 6], at2),
+                    ("poll", [0; 6], at2),
+                    ("ppoll_time64", [0; 6], at2),
+                    ("clock_gettime64", [0; 6], at2),
+                    ("utimensat", [0; 6], at3),
+                    ("utimensat_time64", [0; 6], at3),
+                    ("clock_settime64", [0; 6], EPERM),
+                ],
+            );
+        }
+    }
 }
