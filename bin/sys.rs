@@ -417,6 +417,16 @@ pub fn readlinkat(dir: Option<&Fd>, path: &CStr, buf: &mut [u8]) -> Result<usize
     })
 }
 
+/// A file time stamp (`struct timespec`): seconds and nanoseconds since the epoch. Ordered by
+/// time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp {
+    /// Whole seconds.
+    pub sec: i64,
+    /// Nanoseconds, `0..1_000_000_000`.
+    pub nsec: i64,
+}
+
 /// The few `struct stat` fields syd uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stat {
@@ -432,9 +442,18 @@ pub struct Stat {
     pub gid: u32,
     /// Size in bytes.
     pub size: i64,
+    /// Last access.
+    pub atime: Timestamp,
+    /// Last modification of the content.
+    pub mtime: Timestamp,
+    /// Last change of the inode (content, owner, mode, times...).
+    pub ctime: Timestamp,
 }
 
 impl Stat {
+    // The nanosecond fields are `long`: the conversion only widens on 32-bit ABIs, and is the
+    // identity on 64-bit ones.
+    #[allow(clippy::useless_conversion)]
     fn from(st: &libc::stat) -> Stat {
         // musl's dev_t, ino_t and off_t are 64 bits wide on every ABI.
         Stat {
@@ -444,6 +463,19 @@ impl Stat {
             uid: st.st_uid,
             gid: st.st_gid,
             size: st.st_size,
+            // time_t is 64 bits wide on every musl ABI (time64 since musl 1.2).
+            atime: Timestamp {
+                sec: st.st_atime,
+                nsec: i64::from(st.st_atime_nsec),
+            },
+            mtime: Timestamp {
+                sec: st.st_mtime,
+                nsec: i64::from(st.st_mtime_nsec),
+            },
+            ctime: Timestamp {
+                sec: st.st_ctime,
+                nsec: i64::from(st.st_ctime_nsec),
+            },
         }
     }
 
@@ -470,6 +502,51 @@ pub fn fstatat(dir: Option<&Fd>, path: &CStr, flags: c_int) -> Result<Stat, Errn
     cvt(unsafe { libc::fstatat(dirfd(dir), path.as_ptr(), st.as_mut_ptr(), flags) })?;
     // SAFETY: fstatat succeeded, so the kernel filled st.
     Ok(Stat::from(unsafe { st.assume_init_ref() }))
+}
+
+/// Sets the access and modification times of `path` relative to `dir` (`utimensat(2)`); `None`
+/// leaves that time as it is (`UTIME_OMIT`). `flags` takes `AT_SYMLINK_NOFOLLOW`. The change time
+/// becomes the current time. Errors: `EPERM` unless the caller owns the file or has
+/// `CAP_FOWNER`; `EINVAL` for nanoseconds out of range; `EOVERFLOW` for a time this ABI's
+/// `time_t` cannot hold.
+// The conversions are the identity on 64-bit ABIs and can fail only on 32-bit ones.
+#[allow(clippy::useless_conversion)]
+pub fn utimensat(
+    dir: Option<&Fd>,
+    path: &CStr,
+    atime: Option<Timestamp>,
+    mtime: Option<Timestamp>,
+    flags: c_int,
+) -> Result<(), Errno> {
+    let spec = |t: Option<Timestamp>| -> Result<libc::timespec, Errno> {
+        // SAFETY: timespec is plain old data (integers, and padding on some ABIs): all-zero is a
+        // valid value.
+        let mut ts: libc::timespec = unsafe { MaybeUninit::zeroed().assume_init() };
+        match t {
+            None => ts.tv_nsec = libc::UTIME_OMIT,
+            Some(t) => {
+                ts.tv_sec = t.sec.try_into().map_err(|_| Errno(libc::EOVERFLOW))?;
+                ts.tv_nsec = t.nsec.try_into().map_err(|_| Errno(libc::EINVAL))?;
+            }
+        }
+        Ok(ts)
+    };
+    let times = [spec(atime)?, spec(mtime)?];
+    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads.
+    cvt(unsafe { libc::utimensat(dirfd(dir), path.as_ptr(), times.as_ptr(), flags) }).map(drop)
+}
+
+/// The type of the file system that holds `path` (`statfs(2)`'s `f_type`: a `*_SUPER_MAGIC` of
+/// linux/magic.h, such as `0x9fa0` for procfs). A symlink at the end of `path` is followed.
+// `f_type` is an unsigned long: the conversion widens on 32-bit ABIs, the identity on 64-bit ones.
+#[allow(clippy::useless_conversion)]
+pub fn statfs_type(path: &CStr) -> Result<u64, Errno> {
+    let mut s = MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: path is NUL-terminated and s is valid for writes of a struct statfs.
+    cvt(unsafe { libc::statfs(path.as_ptr(), s.as_mut_ptr()) })?;
+    // SAFETY: statfs succeeded, so the kernel filled s.
+    let t = unsafe { s.assume_init_ref() }.f_type;
+    Ok(u64::from(t))
 }
 
 /// Reads at offset `off` without moving the file position (`pread(2)`); used on `/proc/PID/mem`.
