@@ -6,6 +6,7 @@
 #[macro_use]
 mod sys;
 
+mod path;
 mod selftest;
 
 /// Entry point called by the C runtime's start code.
