@@ -26,8 +26,6 @@
 //! Nothing is allocated: the result and the unresolved rest live in `PATH_MAX` buffers. The result
 //! describes the file system at the time of the call, which the tracee may change right after: the
 //! check-then-use race of every user-space path check.
-// The supervisor that calls this is written separately; tests/path.rs covers every item.
-#![allow(dead_code)]
 
 use core::ffi::{c_int, CStr};
 
@@ -76,6 +74,8 @@ pub enum Base {
     /// fails with `EBADF`.
     Fd(i32),
     /// No base: a relative path fails with `EINVAL` (for paths that must be absolute).
+    // Used by tests/path.rs; the supervisor always has a base.
+    #[allow(dead_code)]
     None,
 }
 
@@ -103,8 +103,10 @@ pub struct Tracee {
 }
 
 /// A path in a fixed buffer of `PATH_MAX` bytes, at most `PATH_MAX - 1` long (one byte stays
-/// free for the NUL the system calls need). A canonical result is absolute, free of `.`, `..`,
-/// `//` and symlinks (but a final one with [`Follow::No`]), and ends in `/` only if it is `/`.
+/// free for the NUL the system calls need). A canonical result is absolute, free of `.`, `..`
+/// and `//`, and ends in `/` only if it is `/`. It holds no symlink but a final one with
+/// [`Follow::No`], or a magic link whose object has no path in the tracee's root (a pipe, a file
+/// outside a chroot).
 pub struct PathBuf {
     buf: [u8; PATH_MAX],
     len: usize,
@@ -440,7 +442,7 @@ fn read_base(root: &mut Root, fd: Option<i32>, out: &mut PathBuf) -> Result<Opti
 /// `ELOOP` past [`MAX_SYMLINKS`] symlinks; `EINVAL` for a NUL in `path`, or a relative path with
 /// [`Base::None`]; for the base, those of [`fd_path`] (or of reading the cwd); any other error of
 /// `fstatat`/`readlinkat`, or of opening `/proc/<tid>/root` (such as `ESRCH` when the tracee is
-/// gone). On error, `out` holds garbage.
+/// gone). On error, what `out` holds is unspecified.
 pub fn canonicalize(
     tracee: &Tracee,
     base: Base,

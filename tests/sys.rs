@@ -159,6 +159,45 @@ fn open_and_stat() {
 }
 
 #[test]
+fn file_times_and_file_system_type() {
+    let d = tempdir("times");
+    let f = cs(d.join("f").to_str().unwrap());
+    std::fs::write(d.join("f"), "x").unwrap();
+    std::os::unix::fs::symlink("f", d.join("l")).unwrap();
+    let l = cs(d.join("l").to_str().unwrap());
+    let nofollow = libc::AT_SYMLINK_NOFOLLOW;
+    let (a, m) = (
+        sys::Timestamp {
+            sec: 946_684_800,
+            nsec: 5,
+        },
+        sys::Timestamp {
+            sec: 978_307_200,
+            nsec: 999_999_999,
+        },
+    );
+    sys::utimensat(None, &f, Some(a), Some(m), 0).unwrap();
+    let st = sys::fstatat(None, &f, 0).unwrap();
+    assert_eq!((st.atime, st.mtime), (a, m));
+    assert!(st.ctime > m, "setting times changes the change time");
+    // None leaves a time alone; the link's own times change, not its target's.
+    sys::utimensat(None, &l, None, Some(a), nofollow).unwrap();
+    assert_eq!(sys::fstatat(None, &l, nofollow).unwrap().mtime, a);
+    assert_eq!(sys::fstatat(None, &f, 0).unwrap().mtime, m);
+    let bad = sys::Timestamp {
+        sec: 0,
+        nsec: 1_000_000_000,
+    };
+    assert_eq!(
+        sys::utimensat(None, &f, Some(bad), None, 0),
+        Err(Errno(libc::EINVAL))
+    );
+    assert_eq!(sys::statfs_type(c"/proc"), Ok(0x9fa0)); // PROC_SUPER_MAGIC
+    assert_eq!(sys::statfs_type(c"/no/such/dir"), Err(Errno(libc::ENOENT)));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
 fn openat2_resolves_beneath() {
     const RESOLVE_BENEATH: u64 = 0x08; // linux/openat2.h
     let d = tempdir("openat2");
