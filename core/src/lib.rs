@@ -12,6 +12,7 @@ pub mod addr;
 pub mod arch;
 pub mod bpf;
 pub mod cli;
+pub mod dump;
 pub mod limits;
 pub mod magic;
 pub mod report;
