@@ -176,7 +176,7 @@ impl Supervisor {
                 return Reply::Answer(if self.dry_run {
                     Answer::Continue
                 } else {
-                    Answer::Errno(Errno(e::EAFNOSUPPORT))
+                    self.decide(tracee, e::EAFNOSUPPORT)
                 });
             }
             v => {

@@ -917,6 +917,17 @@ fn violation_decisions_and_dry_run_apply_to_network_denials() {
         &["connect", "inet", &a],
     );
     assert_eq!(out.code(), Some(42), "{out:#?}");
+    // An unsupported family is a violation like any other.
+    let out = run(
+        &[
+            DENY,
+            "core/allowlist/unsupported_socket_families:false",
+            "core/violation/decision:kill",
+        ],
+        &["connect-family", "16"],
+    );
+    assert_eq!(contexts(&out), ["connect(3, ?:AF_NETLINK)"]);
+    assert_eq!(out.code(), Some(137), "{out:#?}");
 }
 
 #[test]
