@@ -12,6 +12,22 @@ use crate::path::{self, Base, Follow, PathBuf, Tracee};
 use crate::supervise::{arg, e, Call, Reply, Supervisor};
 use crate::sys::{self, Answer, Errno, Notif};
 
+/// The port of the service `name` in `/etc/services` (SPEC §3.5), for address patterns added
+/// at run time: the file is read when a pattern names a service, as at start-up.
+pub(crate) fn service_port(name: &[u8]) -> Option<u16> {
+    let fd = sys::open(c"/etc/services", libc::O_RDONLY | libc::O_CLOEXEC, 0).ok()?;
+    let mut text = alloc::vec::Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = sys::read(&fd, &mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(buf.get(..n)?);
+    }
+    syd_core::addr::lookup_service(&text, name)
+}
+
 /// A little- or big-endian word of `size` bytes at `off` (the host's order: tracee memory).
 fn read_word(b: &[u8], off: usize, size: usize) -> u64 {
     let mut w = [0u8; 8];

@@ -545,7 +545,7 @@ impl Supervisor {
                 key,
             ))),
             _ => {
-                let services = syd_core::addr::NoServices;
+                let services = crate::net::service_port;
                 let ctx = Context {
                     origin: Origin::Runtime,
                     services: &services,

@@ -725,6 +725,14 @@ fn service_names_come_from_etc_services() {
         &["getpid"],
     );
     assert!(out.code() != Some(0) && out.stdout.is_empty(), "{out:#?}");
+    // At run time (magic stat) too: the pattern is resolved when it is added.
+    let script = "test -e /dev/sydbox/allowlist/network/connect+inet:127.0.0.1@ssh || \
+                  echo magic failed; exec \"$P\" connect inet 127.0.0.1:22";
+    let out = run_sh(&[DENY], script, &[]);
+    assert!(
+        (out.stdout == "ok 0\n" || out.stdout == "err ECONNREFUSED\n") && contexts(&out).is_empty(),
+        "{out:#?}"
+    );
 }
 
 #[test]
