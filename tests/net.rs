@@ -898,6 +898,52 @@ fn successful_bind_of_unix_sockets() {
 }
 
 #[test]
+fn failed_binds_learn_nothing() {
+    if !require_kernel() {
+        return;
+    }
+    // inet: the address is in use (by the test): EADDRINUSE, and the connect stays denied
+    // although a server listens there.
+    let (_l, port) = listener();
+    let a = format!("127.0.0.1:{port}");
+    let bind_it = format!("allowlist/network/bind+inet:127.0.0.1@{port}");
+    let script = "\"$P\" bind inet \"$1\"; exec \"$P\" connect inet \"$1\"";
+    let out = run_sh(&[DENY, &bind_it], script, &[&a]);
+    assert_eq!(out.stdout, "err EADDRINUSE\nerr ECONNREFUSED\n", "{out:#?}");
+    assert_eq!(
+        contexts(&out),
+        [format!("connect(3, inet:127.0.0.1@{port})")]
+    );
+    // The same for a UNIX socket path that exists already.
+    let t = TempDir::new("inuse");
+    let sock = t.p("sock");
+    let _u = UnixListener::bind(&sock).unwrap();
+    let bind_dir = format!("allowlist/network/bind+unix:{}/*", t.s());
+    let script = "\"$P\" bind unix \"$1\"; exec \"$P\" connect unix \"$1\"";
+    let out = run_sh(&[DENY, &bind_dir], script, &[&sock]);
+    assert_eq!(out.stdout, "err EADDRINUSE\nerr ECONNREFUSED\n", "{out:#?}");
+    assert_eq!(contexts(&out), [format!("connect(3, unix:{sock})")]);
+    // And for a path in a directory the caller may not write to: as an ordinary user, in a
+    // root-owned mode 0755 directory, the bind fails with EACCES.
+    if common::is_root() {
+        let dir = TempDir::new("ro");
+        std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let sock = dir.p("sock");
+        let bind_dir = format!("allowlist/network/bind+unix:{}/*", dir.s());
+        let mut args = argv(&[DENY, &bind_dir], &["/bin/sh", "-c", script, "sh", &sock]);
+        let u = common::NOBODY.to_string();
+        let mut v = vec!["-U", &u, "-G", &u];
+        v.append(&mut args);
+        let out = syd(&v)
+            .env("P", common::probe_path_for_everyone().to_str().unwrap())
+            .run();
+        assert_eq!(out.stdout, "err EACCES\nerr ECONNREFUSED\n", "{out:#?}");
+        assert_eq!(contexts(&out), [format!("connect(3, unix:{sock})")]);
+    }
+}
+
+#[test]
 fn violation_decisions_and_dry_run_apply_to_network_denials() {
     if !require_kernel() {
         return;
