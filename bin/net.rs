@@ -4,16 +4,17 @@
 //!
 //! Learning a bind: an `AF_INET`/`AF_INET6` bind is performed by the supervisor on a duplicate
 //! of the tracee's socket (`pidfd_getfd`), and the address `getsockname` then reports (the real
-//! port for port 0) is learned; the tracee gets the bind's own result. An `AF_UNIX` bind is
-//! left to the kernel instead, because the supervisor's identity would change its outcome (the
-//! socket file is created with the caller's fsuid, fsgid, umask, cwd, root and mount namespace,
-//! and a canonical path may exceed the 108 bytes of `sun_path`). Such a bind is recorded as
-//! pending (thread, fd, socket inode and the address asked for) and learned only when
-//! `getsockname` on a duplicate of the socket confirms it: at every network notification, so
-//! before every connect-group check. A pending record is final once its thread makes another
-//! network call or is gone (the bind has then returned): still unbound means the bind failed
-//! and nothing is learned. Each thread holds at most one pending record, which bounds the
-//! table.
+//! port for port 0) is learned; the tracee gets the bind's own result. Two kinds of bind are
+//! left to the kernel instead, because the supervisor's identity would change their outcome:
+//! a privileged port (below `ip_unprivileged_port_start`: the root supervisor could bind what
+//! the tracee cannot) and every `AF_UNIX` bind (the socket file is created with the caller's
+//! fsuid, fsgid, umask, cwd, root and mount namespace, and a canonical path may exceed the
+//! 108 bytes of `sun_path`). Such a bind is recorded as pending (thread, fd, socket inode and
+//! the address asked for) and learned only when `getsockname` on a duplicate of the socket
+//! confirms it: at every network notification, so before every connect-group check. A pending
+//! record is final once its thread makes another network call or is gone (the bind has then
+//! returned): still unbound means the bind failed and nothing is learned. Each thread holds at
+//! most one pending record, which bounds the table.
 
 use alloc::vec::Vec;
 
@@ -35,6 +36,8 @@ enum Want {
     Abstract(Vec<u8>),
     /// An unnamed UNIX address: the kernel chooses an abstract name (autobind).
     Autobind,
+    /// An `AF_INET` or `AF_INET6` address, exactly.
+    Inet(SockAddr<'static>),
 }
 
 /// A bind the kernel performs for the tracee, learned once it is confirmed (see the module
@@ -75,6 +78,20 @@ fn host_endian() -> syd_core::addr::Endian {
     } else {
         syd_core::addr::Endian::Little
     }
+}
+
+/// The lowest port an unprivileged bind may use (`net.ipv4.ip_unprivileged_port_start`, which
+/// applies to IPv6 too); 1024, the kernel's default, if it cannot be read.
+fn unprivileged_port_start() -> u16 {
+    let mut buf = [0u8; 16];
+    let path = c"/proc/sys/net/ipv4/ip_unprivileged_port_start";
+    let Ok(n) = crate::setup::read_small(path, &mut buf) else {
+        return 1024;
+    };
+    buf.get(..n)
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1024)
 }
 
 /// A little- or big-endian word of `size` bytes at `off` (the host's order: tracee memory).
@@ -271,7 +288,10 @@ impl Supervisor {
         if net == NetCall::Bind && self.global.allow_successful_bind {
             let fd = (fd as u32).cast_signed(); // a C int: the low 32 bits
             let want = match addr {
-                SockAddr::Inet { .. } | SockAddr::Inet6 { .. } => None,
+                SockAddr::Inet { port, .. } if emulated(port) => None,
+                SockAddr::Inet6 { port, .. } if emulated(port) => None,
+                SockAddr::Inet { addr, port } => Some(Want::Inet(SockAddr::Inet { addr, port })),
+                SockAddr::Inet6 { addr, port } => Some(Want::Inet(SockAddr::Inet6 { addr, port })),
                 SockAddr::Unix(canonical) => {
                     let text = match parse_sockaddr(bytes, got, endian) {
                         Ok(RawSockAddr::UnixPath(t)) => t.to_vec(),
@@ -327,13 +347,11 @@ impl Supervisor {
         let dup = sys::pidfd_open(tracee.tgid).and_then(|p| sys::pidfd_getfd(&p, fd));
         let sock = match dup {
             Ok(s) => s,
-            Err(err) => {
-                return Answer::Errno(if err.0 == libc::EBADF {
-                    err
-                } else {
-                    Errno(e::EBADF)
-                })
-            }
+            // The kernel would say the same of the tracee's descriptor.
+            Err(Errno(libc::EBADF)) => return Answer::Errno(Errno(e::EBADF)),
+            // SECURITY: the socket cannot be reached (ptrace access refused): the address was
+            // checked, the kernel binds it for the tracee, and nothing is learned.
+            Err(_) => return Answer::Continue,
         };
         if !self.valid(n) {
             return Answer::Errno(Errno(e::ESRCH));
@@ -423,9 +441,16 @@ impl Supervisor {
             (Want::Autobind, RawSockAddr::Addr(SockAddr::UnixAbstract(name))) => {
                 SockAddr::UnixAbstract(name)
             }
+            (Want::Inet(want), RawSockAddr::Addr(a)) if a == *want => a,
             _ => return Some(false),
         };
         self.learn(&learned);
         Some(true)
     }
+}
+
+/// Whether a bind to `port` is emulated in the supervisor: port 0 (the kernel picks an
+/// unprivileged one) or any port the caller may bind without `CAP_NET_BIND_SERVICE`.
+fn emulated(port: u16) -> bool {
+    port == 0 || port >= unprivileged_port_start()
 }

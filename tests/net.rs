@@ -944,6 +944,47 @@ fn failed_binds_learn_nothing() {
 }
 
 #[test]
+fn emulated_bind_keeps_the_callers_privileges() {
+    if !require_kernel() {
+        return;
+    }
+    // Root runs syd, the command runs as nobody: binding a privileged port must fail as it
+    // does without syd, although the supervisor itself could bind it.
+    if !skip_unless(common::is_root(), "needs root to run the command as nobody") {
+        return;
+    }
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1024);
+    let port = (600..start.min(1024)).find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok());
+    let Some(port) = port else {
+        skip_unless(
+            false,
+            "no free privileged port (ip_unprivileged_port_start)",
+        );
+        return;
+    };
+    let a = format!("127.0.0.1:{port}");
+    let native = common::probe(&["bind", "inet", &a]).unprivileged().run();
+    assert_eq!(native.stdout, "err EACCES\n", "{native:#?}");
+    let u = common::NOBODY.to_string();
+    let probe = common::probe_path_for_everyone()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for magic in [
+        &[DENY, "allowlist/network/bind+LOOPBACK@1-1023"][..],
+        &[ALLOW][..],
+    ] {
+        let mut v = vec!["-U", &u, "-G", &u];
+        v.append(&mut argv(magic, &[&probe, "bind", "inet", &a]));
+        let out = syd(&v).run();
+        assert_eq!(out.stdout, "err EACCES\n", "{magic:?}: {out:#?}");
+    }
+}
+
+#[test]
 fn violation_decisions_and_dry_run_apply_to_network_denials() {
     if !require_kernel() {
         return;
@@ -1016,6 +1057,35 @@ fn datagram_binds_are_learned_for_sendto() {
             "ok 1 namelen=28",
         );
     }
+}
+
+#[test]
+fn privileged_port_binds_are_learned_after_the_kernel_made_them() {
+    if !require_kernel() {
+        return;
+    }
+    // syd and the command both root: the kernel itself binds the privileged port (the
+    // supervisor does not emulate it), and the address is learned once confirmed.
+    if !skip_unless(common::is_root(), "needs root to bind a privileged port") {
+        return;
+    }
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1024);
+    let port = (700..start.min(1024)).find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok());
+    let Some(port) = port else {
+        skip_unless(
+            false,
+            "no free privileged port (ip_unprivileged_port_start)",
+        );
+        return;
+    };
+    let a = format!("127.0.0.1:{port}");
+    let bind_it = format!("allowlist/network/bind+LOOPBACK@{port}");
+    let out = run_sh(&[DENY, &bind_it], SERVER_CLIENT, &["inet", &a]);
+    assert_eq!(out.stdout, "server: ok 0\nok 0\naccepted\n", "{out:#?}");
+    assert!(contexts(&out).is_empty(), "{out:#?}");
 }
 
 /// Builds tests/net/socketcall32.c for i386, or prints `skip:` and returns `None` when no C
