@@ -304,6 +304,8 @@ impl Supervisor {
                 }
                 SockAddr::UnixAbstract(name) => Some(Want::Abstract(name.to_vec())),
                 SockAddr::Unnamed => Some(Want::Autobind),
+                // SECURITY: a family patterns cannot name, allowed by
+                // unsupported_socket_families: checked, and there is nothing to learn.
                 SockAddr::Other { .. } => return Reply::Answer(Answer::Continue),
             };
             return Reply::Answer(match want {
@@ -409,7 +411,10 @@ impl Supervisor {
         }
         let pending = core::mem::take(&mut self.binds);
         for p in pending {
-            let returned = p.tid == caller || sys::kill(Pid(p.tid), 0).is_err();
+            // A thread that is gone has returned from its bind; EPERM would only mean that the
+            // thread lives under other credentials.
+            let gone = sys::kill(Pid(p.tid), 0) == Err(Errno(libc::ESRCH));
+            let returned = p.tid == caller || gone;
             match self.confirm_bind(&p) {
                 Some(false) if !returned => self.binds.push(p),
                 // Learned, failed, or the socket is gone.
