@@ -1,8 +1,24 @@
 //! Network sandboxing in the supervisor (SPEC §4): addresses of bind, connect, sendto, sendmsg,
-//! recvmsg and socketcall checked against the bind and connect groups, and binds performed on a
-//! duplicate of the tracee's socket so that the address the kernel gave (port 0) is learned.
+//! recvmsg and socketcall checked against the bind and connect groups, and the addresses of
+//! successful binds learned for the connect group (SPEC §4.5).
+//!
+//! Learning a bind: an `AF_INET`/`AF_INET6` bind is performed by the supervisor on a duplicate
+//! of the tracee's socket (`pidfd_getfd`), and the address `getsockname` then reports (the real
+//! port for port 0) is learned; the tracee gets the bind's own result. Two kinds of bind are
+//! left to the kernel instead, because the supervisor's identity would change their outcome:
+//! a privileged port (below `ip_unprivileged_port_start`: the root supervisor could bind what
+//! the tracee cannot) and every `AF_UNIX` bind (the socket file is created with the caller's
+//! fsuid, fsgid, umask, cwd, root and mount namespace, and a canonical path may exceed the
+//! 108 bytes of `sun_path`). Such a bind is recorded as pending (thread, fd, socket inode and
+//! the address asked for) and learned only when `getsockname` on a duplicate of the socket
+//! confirms it: at every network notification, so before every connect-group check. A pending
+//! record is final once its thread makes another network call or is gone (the bind has then
+//! returned): still unbound means the bind failed and nothing is learned. Each thread holds at
+//! most one pending record, which bounds the table.
 
-use syd_core::addr::{parse_sockaddr, AddrError, RawSockAddr, SockAddr, AF_UNIX};
+use alloc::vec::Vec;
+
+use syd_core::addr::{parse_sockaddr, AddrError, RawSockAddr, SockAddr};
 use syd_core::report::Subject;
 use syd_core::sandbox::{check_addr, Decision, Mode, Net, Verdict};
 use syd_core::syscall::NetCall;
@@ -10,7 +26,73 @@ use syd_core::syscall::NetCall;
 use crate::mem;
 use crate::path::{self, Base, Follow, PathBuf, Tracee};
 use crate::supervise::{arg, e, Call, Reply, Supervisor};
-use crate::sys::{self, Answer, Errno, Notif};
+use crate::sys::{self, Answer, Errno, Notif, Pid};
+
+/// The address a bind left to the kernel asked for, to compare with what `getsockname` reports.
+enum Want {
+    /// A UNIX path: the text as passed (the kernel reports it back) and its canonical form.
+    Path { text: Vec<u8>, canonical: Vec<u8> },
+    /// An abstract UNIX name.
+    Abstract(Vec<u8>),
+    /// An unnamed UNIX address: the kernel chooses an abstract name (autobind).
+    Autobind,
+    /// An `AF_INET` or `AF_INET6` address, exactly.
+    Inet(SockAddr<'static>),
+}
+
+/// A bind the kernel performs for the tracee, learned once it is confirmed (see the module
+/// documentation).
+pub(crate) struct PendingBind {
+    /// The thread that called bind: its next network notification means the bind returned.
+    tid: i32,
+    /// Its thread group, whose descriptor table holds `fd`.
+    tgid: i32,
+    /// The socket descriptor in the tracee.
+    fd: i32,
+    /// The socket's inode, so that a reused descriptor number is not taken for the socket.
+    ino: u64,
+    /// The address asked for.
+    want: Want,
+}
+
+/// The port of the service `name` in `/etc/services` (SPEC §3.5), for address patterns added
+/// at run time: the file is read when a pattern names a service, as at start-up.
+pub(crate) fn service_port(name: &[u8]) -> Option<u16> {
+    let fd = sys::open(c"/etc/services", libc::O_RDONLY | libc::O_CLOEXEC, 0).ok()?;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = sys::read(&fd, &mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(buf.get(..n)?);
+    }
+    syd_core::addr::lookup_service(&text, name)
+}
+
+/// The byte order of the supervisor's own ABI, in which `getsockname` answers it.
+fn host_endian() -> syd_core::addr::Endian {
+    if cfg!(target_endian = "big") {
+        syd_core::addr::Endian::Big
+    } else {
+        syd_core::addr::Endian::Little
+    }
+}
+
+/// The lowest port an unprivileged bind may use (`net.ipv4.ip_unprivileged_port_start`, which
+/// applies to IPv6 too); 1024, the kernel's default, if it cannot be read.
+fn unprivileged_port_start() -> u16 {
+    let mut buf = [0u8; 16];
+    let path = c"/proc/sys/net/ipv4/ip_unprivileged_port_start";
+    let Ok(n) = crate::setup::read_small(path, &mut buf) else {
+        return 1024;
+    };
+    buf.get(..n)
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1024)
+}
 
 /// A little- or big-endian word of `size` bytes at `off` (the host's order: tracee memory).
 fn read_word(b: &[u8], off: usize, size: usize) -> u64 {
@@ -38,6 +120,7 @@ impl Supervisor {
         tgid: i32,
         net: NetCall,
     ) -> Reply {
+        self.settle_binds(n.pid.0);
         if self.policy(tgid).network == Mode::Off {
             // SECURITY: network sandboxing is off for this task.
             return Reply::Answer(Answer::Continue);
@@ -94,8 +177,8 @@ impl Supervisor {
                 }
                 (read_word(&hdr, 0, ptr), read_word(&hdr, ptr, 4))
             }
-            // SECURITY: listen/accept/getsockname carry no address; binds are learned when
-            // they are made (emulated below).
+            // SECURITY: listen/accept/getsockname carry no address; they only settle the
+            // pending binds (above).
             NetCall::Learn | NetCall::SocketCall => return Reply::Answer(Answer::Continue),
         };
         if addr_ptr == 0 || addr_len == 0 {
@@ -176,7 +259,7 @@ impl Supervisor {
                 return Reply::Answer(if self.dry_run {
                     Answer::Continue
                 } else {
-                    Answer::Errno(Errno(e::EAFNOSUPPORT))
+                    self.decide(tracee, e::EAFNOSUPPORT)
                 });
             }
             v => {
@@ -202,13 +285,39 @@ impl Supervisor {
                 return Reply::Answer(a);
             }
         }
-        if net == NetCall::Bind && self.global.allow_successful_bind && addr.family() != AF_UNIX {
-            return Reply::Answer(self.emulate_bind(n, tracee, fd, bytes));
-        }
         if net == NetCall::Bind && self.global.allow_successful_bind {
-            // A unix socket file is created with the tracee's credentials and cwd by the kernel;
-            // learn the canonical path now (a failed bind leaves an address nobody serves).
-            let _ = self.global.learn_bind(&addr);
+            let fd = (fd as u32).cast_signed(); // a C int: the low 32 bits
+            let want = match addr {
+                SockAddr::Inet { port, .. } if emulated(port) => None,
+                SockAddr::Inet6 { port, .. } if emulated(port) => None,
+                SockAddr::Inet { addr, port } => Some(Want::Inet(SockAddr::Inet { addr, port })),
+                SockAddr::Inet6 { addr, port } => Some(Want::Inet(SockAddr::Inet6 { addr, port })),
+                SockAddr::Unix(canonical) => {
+                    let text = match parse_sockaddr(bytes, got, endian) {
+                        Ok(RawSockAddr::UnixPath(t)) => t.to_vec(),
+                        _ => Vec::new(),
+                    };
+                    Some(Want::Path {
+                        text,
+                        canonical: canonical.to_vec(),
+                    })
+                }
+                SockAddr::UnixAbstract(name) => Some(Want::Abstract(name.to_vec())),
+                SockAddr::Unnamed => Some(Want::Autobind),
+                // SECURITY: a family patterns cannot name, allowed by
+                // unsupported_socket_families: checked, and there is nothing to learn.
+                SockAddr::Other { .. } => return Reply::Answer(Answer::Continue),
+            };
+            return Reply::Answer(match want {
+                None => self.emulate_bind(n, tracee, fd, bytes),
+                Some(want) => {
+                    self.pend_bind(tracee, fd, want);
+                    // SECURITY: the address was checked; the kernel binds with the caller's
+                    // own identity. A thread rewriting the address in between is the race of
+                    // SPEC §9 #1, and the bind is then not learned (the address differs).
+                    Answer::Continue
+                }
+            });
         }
         // SECURITY: the address was checked; a thread rewriting it before the kernel reads it
         // again is the address race of SPEC §9 #1.
@@ -236,18 +345,15 @@ impl Supervisor {
 
     /// Binds a duplicate of the tracee's socket to the checked address, learns the address the
     /// kernel gave it (the real port for port 0), and answers with the bind's own result.
-    fn emulate_bind(&mut self, n: &Notif, tracee: &Tracee, fd: u64, addr: &[u8]) -> Answer {
-        let fd = (fd as u32).cast_signed();
+    fn emulate_bind(&mut self, n: &Notif, tracee: &Tracee, fd: i32, addr: &[u8]) -> Answer {
         let dup = sys::pidfd_open(tracee.tgid).and_then(|p| sys::pidfd_getfd(&p, fd));
         let sock = match dup {
             Ok(s) => s,
-            Err(err) => {
-                return Answer::Errno(if err.0 == libc::EBADF {
-                    err
-                } else {
-                    Errno(e::EBADF)
-                })
-            }
+            // The kernel would say the same of the tracee's descriptor.
+            Err(Errno(libc::EBADF)) => return Answer::Errno(Errno(e::EBADF)),
+            // SECURITY: the socket cannot be reached (ptrace access refused): the address was
+            // checked, the kernel binds it for the tracee, and nothing is learned.
+            Err(_) => return Answer::Continue,
         };
         if !self.valid(n) {
             return Answer::Errno(Errno(e::ESRCH));
@@ -257,16 +363,99 @@ impl Supervisor {
         }
         let mut name = [0u8; 128];
         if let Ok(len) = sys::getsockname(&sock, &mut name) {
-            let endian = if cfg!(target_endian = "big") {
-                syd_core::addr::Endian::Big
-            } else {
-                syd_core::addr::Endian::Little
-            };
             let bytes = name.get(..len).unwrap_or(&[]);
-            if let Ok(RawSockAddr::Addr(a)) = parse_sockaddr(bytes, len, endian) {
-                let _ = self.global.learn_bind(&a);
+            if let Ok(RawSockAddr::Addr(a)) = parse_sockaddr(bytes, len, host_endian()) {
+                self.learn(&a);
             }
         }
         Answer::Value(0)
     }
+
+    /// Adds `addr` to the global successful-bind list; a full list is said on stderr.
+    fn learn(&mut self, addr: &SockAddr<'_>) {
+        if let Err(full) = self.global.learn_bind(addr) {
+            let mut o = sys::Out::<512>::new(sys::STDERR);
+            let _ = core::fmt::Write::write_fmt(
+                &mut o,
+                format_args!("sydbox: successful_bind: {addr} not learned: {full}\n"),
+            );
+        }
+    }
+
+    /// Records a bind left to the kernel, to be learned once confirmed. Nothing is recorded if
+    /// the socket cannot be reached (it could not be confirmed either).
+    fn pend_bind(&mut self, tracee: &Tracee, fd: i32, want: Want) {
+        let Ok(sock) = sys::pidfd_open(tracee.tgid).and_then(|p| sys::pidfd_getfd(&p, fd)) else {
+            return;
+        };
+        let Ok(st) = sys::fstat(&sock) else {
+            return;
+        };
+        let tid = tracee.tid.0;
+        // settle_binds ran for this thread first: any record of it left is stale.
+        self.binds.retain(|p| p.tid != tid);
+        self.binds.push(PendingBind {
+            tid,
+            tgid: tracee.tgid.0,
+            fd,
+            ino: st.ino,
+            want,
+        });
+    }
+
+    /// Confirms the pending binds that succeeded and drops the ones known to have failed;
+    /// `caller` is the thread of the current notification (its own bind has returned).
+    fn settle_binds(&mut self, caller: i32) {
+        if self.binds.is_empty() {
+            return;
+        }
+        let pending = core::mem::take(&mut self.binds);
+        for p in pending {
+            // A thread that is gone has returned from its bind; EPERM would only mean that the
+            // thread lives under other credentials.
+            let gone = sys::kill(Pid(p.tid), 0) == Err(Errno(libc::ESRCH));
+            let returned = p.tid == caller || gone;
+            match self.confirm_bind(&p) {
+                Some(false) if !returned => self.binds.push(p),
+                // Learned, failed, or the socket is gone.
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether the socket of `p` is bound to the address asked for (then it is learned):
+    /// `Some(true)` learned, `Some(false)` not bound so, `None` the socket is gone.
+    fn confirm_bind(&mut self, p: &PendingBind) -> Option<bool> {
+        let pidfd = sys::pidfd_open(Pid(p.tgid)).ok()?;
+        let sock = sys::pidfd_getfd(&pidfd, p.fd).ok()?;
+        if sys::fstat(&sock).ok()?.ino != p.ino {
+            return None;
+        }
+        let mut name = [0u8; 128];
+        let len = sys::getsockname(&sock, &mut name).ok()?;
+        let got = parse_sockaddr(name.get(..len)?, len, host_endian()).ok()?;
+        let learned = match (&p.want, got) {
+            (Want::Path { text, canonical }, RawSockAddr::UnixPath(t)) if t == text.as_slice() => {
+                SockAddr::Unix(canonical)
+            }
+            (Want::Abstract(want), RawSockAddr::Addr(SockAddr::UnixAbstract(name)))
+                if name == want.as_slice() =>
+            {
+                SockAddr::UnixAbstract(name)
+            }
+            (Want::Autobind, RawSockAddr::Addr(SockAddr::UnixAbstract(name))) => {
+                SockAddr::UnixAbstract(name)
+            }
+            (Want::Inet(want), RawSockAddr::Addr(a)) if a == *want => a,
+            _ => return Some(false),
+        };
+        self.learn(&learned);
+        Some(true)
+    }
+}
+
+/// Whether a bind to `port` is emulated in the supervisor: port 0 (the kernel picks an
+/// unprivileged one) or any port the caller may bind without `CAP_NET_BIND_SERVICE`.
+fn emulated(port: u16) -> bool {
+    port == 0 || port >= unprivileged_port_start()
 }

@@ -86,6 +86,8 @@ pub struct Supervisor {
     root: bool,
     /// Set by `killall`: exit at once with this status.
     pub exit_now: Option<i32>,
+    /// Binds left to the kernel, learned once confirmed (bin/net.rs).
+    pub(crate) binds: Vec<crate::net::PendingBind>,
 }
 
 /// The result of one check of one object.
@@ -140,6 +142,7 @@ impl Supervisor {
             addfd_send: true,
             root: sys::geteuid() == 0,
             exit_now: None,
+            binds: Vec::new(),
         }
     }
 
@@ -545,7 +548,7 @@ impl Supervisor {
                 key,
             ))),
             _ => {
-                let services = syd_core::addr::NoServices;
+                let services = crate::net::service_port;
                 let ctx = Context {
                     origin: Origin::Runtime,
                     services: &services,

@@ -419,6 +419,8 @@ fn network_calls_give_the_kernels_answer() {
     let abstract_name = format!("syd-probe-{}-none", std::process::id());
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let udp_addr = udp.local_addr().unwrap().to_string();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_addr = tcp.local_addr().unwrap().to_string();
     check(&[
         row(&["connect", "inet", &refused], "err ECONNREFUSED"),
         row(&["connect-dgram", "inet", &refused], "ok 0"),
@@ -437,6 +439,7 @@ fn network_calls_give_the_kernels_answer() {
         row(&["sendmsg", "inet", &udp_addr], "ok 1"),
         row(&["sendto", "unix", &missing], "err ENOENT"),
         row(&["sendto-null"], "ok 1"),
+        row(&["connect-send", "inet", &tcp_addr], "ok 1"),
         row(&["sendmsg-noname"], "ok 1"),
         row(&["recvmsg", "inet", "127.0.0.1:0"], "ok 1 namelen=16"),
         row(&["connect-family", "16"], "ok 0"),
@@ -510,8 +513,12 @@ fn race_open_counts_every_iteration() {
         names,
         ["opened-denied", "opened-allowed", "opened-other", "failed"]
     );
-    // The paths differ in one byte: every open lands on one of the two files.
-    assert_eq!(counts[0].1 + counts[1].1, 300, "{out:?}");
+    // Every iteration is counted once; the paths differ in one byte, so no open lands anywhere
+    // but on one of the two files. (An open may still fail under heavy load, e.g. EINTR.)
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 300, "{out:?}");
+    assert_eq!(counts[2].1, 0, "{out:?}");
+    assert!(counts[0].1 + counts[1].1 >= 270, "{out:?}");
     assert!(t.0.join("a/f").exists());
 }
 

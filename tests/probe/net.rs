@@ -249,6 +249,21 @@ pub fn dispatch(name: &str, a: &mut Args) -> Result<Option<Outcome>, Fail> {
             // SAFETY: one byte of data, and `sa.raw` holds `sa.len` bytes of address.
             plain(unsafe { call(Some(libc::SYS_sendto), &args) })
         }
+        "connect-send" => {
+            let sa = parse_addr(a)?;
+            a.done()?;
+            let fd = socket(sa.domain, SOCK_STREAM)?;
+            set_timeout(fd, libc::SO_SNDTIMEO)?;
+            let len = libc::socklen_t::try_from(sa.len).unwrap_or(0);
+            // SAFETY: `sa.raw` holds `sa.len` bytes of address.
+            if unsafe { libc::connect(fd, addr(&sa.raw) as *const _, len) } != 0 {
+                return Err(Fail::Setup("connect".into(), errno()));
+            }
+            let x = b"x";
+            // What send(2) does: sendto with a null address of length 0 on a connected socket.
+            // SAFETY: one byte of data and a null address of length 0.
+            plain(unsafe { call(Some(libc::SYS_sendto), &[w(fd.into()), addr(x), 1, 0, 0, 0]) })
+        }
         "sendto-null" => {
             a.done()?;
             let [s, _peer] = socketpair()?;

@@ -182,8 +182,8 @@ process: setuid UID | setgid GID | setreuid R E | setregid R E | setresuid R E S
 network (FAMILY ADDR: inet IP:PORT | inet6 [IP]:PORT | unix PATH | unix-abstract NAME):
   socket FAMILY TYPE [PROTO] | connect FAMILY ADDR | connect-dgram FAMILY ADDR |
   bind FAMILY ADDR | bind-dgram FAMILY ADDR | bind-listen FAMILY ADDR | sendto FAMILY ADDR |
-  sendto-null | sendmsg FAMILY ADDR | sendmsg-noname | recvmsg FAMILY ADDR |
-  connect-family NUMBER | bind-family NUMBER
+  sendto-null | connect-send FAMILY ADDR | sendmsg FAMILY ADDR | sendmsg-noname |
+  recvmsg FAMILY ADDR | connect-family NUMBER | bind-family NUMBER
 race: race-open ALLOWED DENIED ITERATIONS
 ";
 
