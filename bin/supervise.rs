@@ -263,7 +263,10 @@ impl Supervisor {
                         return Reply::Answer(a);
                     }
                 }
-                if let Some(second) = second {
+                if let Some(mut second) = second {
+                    if second.check == TypeCheck::RenameTarget {
+                        second.check = rename_target_check(out.as_bytes());
+                    }
                     let mut out2 = PathBuf::new();
                     if let Check::Denied(a) = self.path_check(
                         n, &call, &tracee, tgid, cap, &second, safe, errno, &mut out2,
@@ -1063,6 +1066,20 @@ fn path_subject(call: &Call, pa: &PathArg, raw: &[u8], n: &Notif, tracee: &Trace
         }
     }
     SubjectBuf::path(call.name, index, raw, prefix.as_deref())
+}
+
+/// The type check of `rename`'s second path (SPEC §2.9): when the first path (canonical, its
+/// final symlink not followed) is a directory, an existing target must be an empty directory.
+fn rename_target_check(first: &[u8]) -> TypeCheck {
+    let is_dir = crate::setup::cstring(first)
+        .ok()
+        .and_then(|c| sys::fstatat(None, &c, libc::AT_SYMLINK_NOFOLLOW).ok())
+        .is_some_and(|st| st.mode & libc::S_IFMT == libc::S_IFDIR);
+    if is_dir {
+        TypeCheck::EmptyDir
+    } else {
+        TypeCheck::None
+    }
 }
 
 /// The type-check errno of a denied path, if the object exists and fails the check.
