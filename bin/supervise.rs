@@ -620,6 +620,22 @@ impl Supervisor {
             // The command itself is not checked (SPEC §1.4 step 11).
             self.initial_exec_done = true;
             self.exec_lock(tgid);
+            if self.chdir_prefix.is_some() {
+                // The -D directory as the command sees it: its cwd now, canonical, so that the
+                // confinement compares canonical paths (a relative or symlinked -D included).
+                let mut cwd = PathBuf::new();
+                let r = path::canonicalize(
+                    tracee,
+                    Base::Cwd,
+                    b".",
+                    path::Resolve::Exist,
+                    Follow::Yes,
+                    &mut cwd,
+                );
+                if r.is_ok() {
+                    self.chdir_prefix = Some(cwd.as_bytes().to_vec());
+                }
+            }
             // SECURITY: the initial exec runs the command the user asked for.
             return Reply::Answer(Answer::Continue);
         }
@@ -773,6 +789,13 @@ impl Supervisor {
         let Ok(c) = crate::setup::cstring(canonical) else {
             return Reply::Answer(Answer::Errno(Errno(libc::EINVAL)));
         };
+        if flags & libc::O_PATH != 0 {
+            // SECURITY: SECCOMP_IOCTL_NOTIF_ADDFD refuses O_PATH descriptors (fget() skips
+            // them), so the kernel opens the checked path itself. An O_PATH descriptor reads and
+            // writes nothing; whatever is done through it (openat, fchdir, execveat, a reopen
+            // via /proc/self/fd) is checked again against the object's real path.
+            return Reply::Answer(Answer::Continue);
+        }
         // FIFOs would block the supervisor in open(2): let the kernel open them.
         if let Ok(st) = sys::fstatat(None, &c, 0) {
             if st.mode & libc::S_IFMT == libc::S_IFIFO {
@@ -930,9 +953,15 @@ impl Supervisor {
         if inside {
             return None;
         }
-        let t = target.to_vec();
+        let method = self.method;
         Some(self.deny(n, call, tracee, Verdict::Deny, e::EACCES, || {
-            SubjectBuf::path(call.name, 0, &t, None)
+            if call.name == "fchdir" {
+                return SubjectBuf::fchdir();
+            }
+            // The report shows the argument as passed (SPEC §7.3).
+            let mut raw = [0u8; syd_core::limits::PATH_MAX];
+            let shown = mem::read_cstr(method, n.pid, arg(n, 0), &mut raw).unwrap_or(target);
+            SubjectBuf::path(call.name, 0, shown, None)
         }))
     }
 

@@ -277,8 +277,14 @@ pub fn run_case(tag: &str, base: &[&str], case: &Case, who: As) -> Vec<String> {
     if who == As::Nobody && common::is_root() {
         t.chown_all(common::NOBODY, common::NOBODY);
     }
-    let magic: Vec<String> = base.iter().chain(case.magic).map(|m| t.subst(m)).collect();
-    let mut args: Vec<String> = magic_args(&magic);
+    // Entries starting with `-` are options of syd's own (such as `-D{T}/ok`).
+    let (opts, magic): (Vec<String>, Vec<String>) = base
+        .iter()
+        .chain(case.magic)
+        .map(|m| t.subst(m))
+        .partition(|m| m.starts_with('-'));
+    let mut args: Vec<String> = opts.clone();
+    args.extend(magic_args(&magic));
     args.push("--".to_owned());
     let probe = if who == As::Nobody {
         common::probe_path_for_everyone()
@@ -289,9 +295,33 @@ pub fn run_case(tag: &str, base: &[&str], case: &Case, who: As) -> Vec<String> {
         common::probe_path().to_owned()
     };
     args.push(probe);
-    args.extend(words(&t.subst(case.argv)));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut r: Run = common::syd(&refs);
+    let argv = t.subst(case.argv);
+    // `3<PATH ...`: the probe inherits descriptor 3 open on PATH, opened outside the sandbox.
+    let (fd3, argv) = match argv.strip_prefix("3<") {
+        Some(rest) => {
+            let (path, rest) = rest.split_once(' ').unwrap();
+            (Some(path.to_owned()), rest.to_owned())
+        }
+        None => (None, argv),
+    };
+    args.extend(words(&argv));
+    let mut r: Run = match &fd3 {
+        Some(path) => {
+            let mut sh: Vec<String> = vec![
+                "-c".to_owned(),
+                "exec 3<\"$0\"; exec \"$@\"".to_owned(),
+                path.clone(),
+                common::syd_path().to_owned(),
+            ];
+            sh.extend(args);
+            let refs: Vec<&str> = sh.iter().map(String::as_str).collect();
+            Run::new("/bin/sh", &refs)
+        }
+        None => {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            common::syd(&refs)
+        }
+    };
     r.command().current_dir(&t.root);
     if who == As::Nobody {
         r = r.unprivileged();
@@ -299,7 +329,12 @@ pub fn run_case(tag: &str, base: &[&str], case: &Case, who: As) -> Vec<String> {
     }
     let out = r.run();
     let mut bad = Vec::new();
-    let what = format!("[{}] probe {}", magic.join(" "), t.subst(case.argv));
+    let what = format!(
+        "[{} {}] probe {}",
+        opts.join(" "),
+        magic.join(" "),
+        t.subst(case.argv)
+    );
     let line = out.stdout.strip_suffix('\n').unwrap_or(&out.stdout);
     let want = t.subst(case.want);
     if line.contains('\n') || !matches(line, &want) {
@@ -326,7 +361,9 @@ pub fn run_case(tag: &str, base: &[&str], case: &Case, who: As) -> Vec<String> {
         ));
     }
     for g in &got {
-        if g.comm != "syd-test-probe" || g.cwd != t.s() || g.abi != 0 {
+        // The cwd is the tree, or below it with -D.
+        let in_tree = g.cwd == t.s() || g.cwd.starts_with(&format!("{}/", t.s()));
+        if g.comm != "syd-test-probe" || !in_tree || g.abi != 0 {
             bad.push(format!("{what}: report header {g:?}"));
         }
     }
