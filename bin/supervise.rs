@@ -311,6 +311,7 @@ impl Supervisor {
         follow: syd_core::syscall::Follow,
         raw: &mut [u8; syd_core::limits::PATH_MAX],
         out: &mut PathBuf,
+        in_root: bool,
     ) -> Result<usize, Errno> {
         let base = match pa.dirfd {
             Some(d) => Base::from_dirfd(arg(n, d)),
@@ -341,15 +342,16 @@ impl Supervisor {
             }
             return Err(Errno(e::ENOENT));
         }
-        let r = match resolve {
-            syd_core::syscall::Resolve::Exist => Resolve::Exist,
-            syd_core::syscall::Resolve::NoLast => Resolve::NoLast,
-        };
-        let f = match follow {
-            syd_core::syscall::Follow::Yes => Follow::Yes,
-            syd_core::syscall::Follow::No => Follow::No,
-        };
-        path::canonicalize(tracee, base, raw.get(..len).unwrap_or(&[]), r, f, out)?;
+        let (r, f) = (path_resolve(resolve), path_follow(follow));
+        let mut p = raw.get(..len).unwrap_or(&[]);
+        if in_root {
+            // RESOLVE_IN_ROOT: an absolute path starts at the dirfd, not at the root. (A `..`
+            // above the dirfd or an absolute symlink is resolved differently by the kernel; the
+            // supervisor's open then reaches another object and is refused.)
+            let start = p.iter().position(|&b| b != b'/').unwrap_or(p.len());
+            p = p.get(start..).filter(|r| !r.is_empty()).unwrap_or(b".");
+        }
+        path::canonicalize(tracee, base, p, r, f, out)?;
         Ok(len)
     }
 
@@ -372,7 +374,7 @@ impl Supervisor {
         }
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
         let follow = pa.follow_for(&n.args);
-        let len = match self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, out) {
+        let len = match self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, out, false) {
             Ok(len) => len,
             Err(err) => return Check::Denied(self.fail(n, call, tracee, err, None)),
         };
@@ -643,7 +645,8 @@ impl Supervisor {
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
         let mut out = PathBuf::new();
         let follow = pa.follow_for(&n.args);
-        if let Err(err) = self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, &mut out) {
+        if let Err(err) = self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, &mut out, false)
+        {
             if mode == Mode::Off && self.global.kill_if_match.is_empty() {
                 // SECURITY: exec sandboxing is off and nothing is to be killed: nothing to check.
                 return Reply::Answer(Answer::Continue);
@@ -739,10 +742,12 @@ impl Supervisor {
             class.follow,
             &mut raw,
             &mut out,
+            resolve_flags & RESOLVE_IN_ROOT != 0,
         ) {
             Ok(l) => l,
             Err(err) => return Reply::Answer(self.fail(n, call, tracee, err, None)),
         };
+        let raw_path = raw.get(..len).unwrap_or(&[]);
         for (cap, needed) in [(Cap::Write, write), (Cap::Read, read)] {
             if !needed {
                 continue;
@@ -758,17 +763,32 @@ impl Supervisor {
                 }
             }
             let errno = typed.unwrap_or(e::EPERM);
-            let raw_path = raw.get(..len).unwrap_or(&[]);
             let a = self.deny(n, call, tracee, verdict, errno, || {
                 path_subject(call, pa, raw_path, n, tracee)
             });
             return Reply::Answer(a);
         }
-        self.emulate_open(n, tracee, out.as_bytes(), flags, mode, resolve_flags)
+        let at = if resolve_flags == 0 {
+            None
+        } else {
+            let base = pa.dirfd.map_or(Base::Cwd, |d| Base::from_dirfd(arg(n, d)));
+            Some(ResolveAt {
+                base,
+                raw: raw_path,
+                resolve: resolve_flags,
+                follow: class.follow,
+            })
+        };
+        self.emulate_open(n, tracee, out.as_bytes(), flags, mode, at)
     }
 
     /// Opens the checked path in the supervisor, as the tracee would, and installs the
     /// descriptor in the tracee: the kernel never reads the tracee's path again.
+    ///
+    /// Without `at`, the canonical path is opened inside the tracee's root with no symlink
+    /// allowed. With `at` (openat2 with `RESOLVE_*` flags), the tracee's own path is opened from
+    /// its own dirfd with its flags, as the kernel would; the object opened must then be the one
+    /// checked, else the open is refused with EPERM.
     fn emulate_open(
         &mut self,
         n: &Notif,
@@ -776,7 +796,7 @@ impl Supervisor {
         canonical: &[u8],
         flags: u64,
         mode: u64,
-        _resolve_flags: u64,
+        at: Option<ResolveAt<'_>>,
     ) -> Reply {
         // Open flags and mode are C ints: the low 32 bits.
         let flags = (flags & 0xffff_ffff) as u32 as i32;
@@ -786,9 +806,6 @@ impl Supervisor {
             // path itself: the check-then-use race remains (reported by syd --test).
             return Reply::Answer(Answer::Continue);
         }
-        let Ok(c) = crate::setup::cstring(canonical) else {
-            return Reply::Answer(Answer::Errno(Errno(libc::EINVAL)));
-        };
         if flags & libc::O_PATH != 0 {
             // SECURITY: SECCOMP_IOCTL_NOTIF_ADDFD refuses O_PATH descriptors (fget() skips
             // them), so the kernel opens the checked path itself. An O_PATH descriptor reads and
@@ -796,42 +813,64 @@ impl Supervisor {
             // via /proc/self/fd) is checked again against the object's real path.
             return Reply::Answer(Answer::Continue);
         }
+        // Every lookup starts at the tracee's root, so that a chrooted tracee (-C) opens what
+        // it named.
+        let root = match open_root(tracee.tid) {
+            Ok(r) => r,
+            Err(err) => return Reply::Answer(Answer::Errno(err)),
+        };
+        let rel = relative_cstr(canonical);
         // FIFOs would block the supervisor in open(2): let the kernel open them.
-        if let Ok(st) = sys::fstatat(None, &c, 0) {
+        if let Ok(st) = sys::fstatat(Some(&root), &rel, 0) {
             if st.mode & libc::S_IFMT == libc::S_IFIFO {
                 // SECURITY: a FIFO was checked; the race remains for this open only.
                 return Reply::Answer(Answer::Continue);
             }
         }
+        let dir = match &at {
+            None => None,
+            Some(a) => match open_base(tracee, a.base) {
+                Ok(d) => Some(d),
+                Err(err) => return Reply::Answer(Answer::Errno(err)),
+            },
+        };
         let creds = if self.root {
             Creds::of(tracee.tid)
         } else {
             None
         };
-        let umask = if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        let creating = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        let umask = if creating {
             read_umask(tracee.tid).unwrap_or(0o022)
         } else {
             0
         };
+        // Bits the kernel ignores in open(2) but openat2(2) refuses.
+        let flags = flags & VALID_OPEN_FLAGS;
         let saved = creds.as_ref().map(Creds::enter);
         let old_umask = sys::umask(umask);
-        let r = if canonical.starts_with(b"/proc/") {
+        let how = |resolve: u64| sys::OpenHow {
+            // flags is a non-negative int here: masked with the valid flags above.
+            flags: (flags | libc::O_CLOEXEC) as u32 as u64,
+            mode: if creating { u64::from(mode) } else { 0 },
+            resolve,
+        };
+        let r = match (&at, &dir) {
+            (Some(a), Some(d)) => match crate::setup::cstring(a.raw) {
+                Ok(raw) => sys::openat2(Some(d), &raw, &how(a.resolve)),
+                Err(err) => Err(err),
+            },
             // Magic links under /proc name the tracee's own files: follow them.
-            sys::openat(None, &c, flags | libc::O_CLOEXEC, mode)
-        } else {
-            let how = sys::OpenHow {
-                // flags is a non-negative int here (or has the sign bit of an unknown flag).
-                flags: (flags | libc::O_CLOEXEC) as u32 as u64,
-                mode: if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE {
-                    u64::from(mode)
-                } else {
-                    0
-                },
-                // SECURITY: the canonical path has no symlinks left (but a final one that is not
-                // followed): any symlink swapped in after the check makes the open fail.
-                resolve: libc::RESOLVE_NO_SYMLINKS,
-            };
-            sys::openat2(None, &c, &how)
+            _ if canonical.starts_with(b"/proc/") => {
+                sys::openat(Some(&root), &rel, flags | libc::O_CLOEXEC, mode)
+            }
+            // SECURITY: the canonical path has no symlinks left (but a final one that is not
+            // followed): any symlink swapped in after the check makes the open fail.
+            _ => sys::openat2(
+                Some(&root),
+                &rel,
+                &how(libc::RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT),
+            ),
         };
         sys::umask(old_umask);
         if let Some(s) = saved {
@@ -841,6 +880,24 @@ impl Supervisor {
             Ok(fd) => fd,
             Err(err) => return Reply::Answer(Answer::Errno(err)),
         };
+        if let Some(a) = &at {
+            // SECURITY: the kernel's resolution (RESOLVE_* flags) must have reached the object
+            // that was checked; anything else (a race, a rule the check did not model) is
+            // refused. A file O_CREAT made elsewhere by such a mismatch stays, empty.
+            let nofollow = if a.follow == syd_core::syscall::Follow::No {
+                libc::AT_SYMLINK_NOFOLLOW
+            } else {
+                0
+            };
+            let checked = sys::fstatat(Some(&root), &rel, nofollow);
+            let same = match (sys::fstat(&fd), checked) {
+                (Ok(x), Ok(y)) => (x.dev, x.ino) == (y.dev, y.ino),
+                _ => false,
+            };
+            if !same {
+                return Reply::Answer(Answer::Errno(Errno(e::EPERM)));
+            }
+        }
         let cloexec = if flags & libc::O_CLOEXEC != 0 {
             libc::O_CLOEXEC as u32
         } else {
@@ -885,18 +942,7 @@ impl Supervisor {
             null_is_dirfd: false,
             check: TypeCheck::None,
         };
-        if resolve != 0 {
-            // The supervisor cannot reproduce every RESOLVE_* rule on its own path; check as
-            // usual and let the kernel apply them to its own resolution.
-            let r = self.open(n, call, tracee, tgid, &pa, flags, mode, resolve);
-            return match r {
-                // SECURITY: openat2 with RESOLVE_* flags is continued after the check; the
-                // kernel enforces the flags but re-reads the path (race as for other paths).
-                Reply::Sent => Reply::Sent,
-                other => other,
-            };
-        }
-        self.open(n, call, tracee, tgid, &pa, flags, mode, 0)
+        self.open(n, call, tracee, tgid, &pa, flags, mode, resolve)
     }
 
     fn access(
@@ -1020,6 +1066,98 @@ impl Supervisor {
 /// Argument `i` of a notification.
 pub(crate) fn arg(n: &Notif, i: u8) -> u64 {
     n.args.get(usize::from(i)).copied().unwrap_or(0)
+}
+
+/// `RESOLVE_IN_ROOT` (linux/openat2.h).
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// The flags open(2) knows (`VALID_OPEN_FLAGS`, include/linux/fcntl.h); the kernel ignores the
+/// others in open(2) and openat(2) but openat2(2) refuses them.
+const VALID_OPEN_FLAGS: i32 = libc::O_RDONLY
+    | libc::O_WRONLY
+    | libc::O_RDWR
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | libc::O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_SYNC
+    | libc::O_TMPFILE;
+
+/// How an openat2 call with `RESOLVE_*` flags is repeated by the supervisor.
+struct ResolveAt<'a> {
+    /// The tracee's dirfd (or cwd).
+    base: Base,
+    /// The path as the tracee passed it.
+    raw: &'a [u8],
+    /// The `RESOLVE_*` flags.
+    resolve: u64,
+    /// Whether the final symlink was followed for the check.
+    follow: syd_core::syscall::Follow,
+}
+
+/// An `O_PATH` descriptor of the tracee's root (`/proc/<tid>/root`).
+fn open_root(tid: Pid) -> Result<Fd, Errno> {
+    let mut p = [0u8; 64];
+    let len = mem::fmt_proc(&mut p, tid, b"/root");
+    let c =
+        CStr::from_bytes_with_nul(p.get(..=len).unwrap_or(&[])).map_err(|_| Errno(libc::EINVAL))?;
+    sys::open(c, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)
+}
+
+/// The tracee's cwd or descriptor as a descriptor of the supervisor's own.
+fn open_base(tracee: &Tracee, base: Base) -> Result<Fd, Errno> {
+    match base {
+        Base::Fd(fd) => {
+            let pidfd = sys::pidfd_open(tracee.tgid)?;
+            sys::pidfd_getfd(&pidfd, fd).map_err(|err| {
+                if err.0 == libc::EBADF {
+                    err
+                } else {
+                    Errno(e::EBADF)
+                }
+            })
+        }
+        Base::Cwd | Base::None => {
+            let mut p = [0u8; 64];
+            let len = mem::fmt_proc(&mut p, tracee.tid, b"/cwd");
+            let c = CStr::from_bytes_with_nul(p.get(..=len).unwrap_or(&[]))
+                .map_err(|_| Errno(libc::EINVAL))?;
+            sys::open(c, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)
+        }
+    }
+}
+
+/// A canonical path without its leading `/`, NUL-terminated, for lookups from the root
+/// descriptor; `.` for `/`. A path holding a NUL (impossible for a canonical one) becomes `.`.
+fn relative_cstr(canonical: &[u8]) -> alloc::ffi::CString {
+    let rel = canonical.strip_prefix(b"/").unwrap_or(canonical);
+    let rel = if rel.is_empty() { &b"."[..] } else { rel };
+    alloc::ffi::CString::new(rel).unwrap_or_else(|_| alloc::ffi::CString::from(c"."))
+}
+
+fn path_resolve(r: syd_core::syscall::Resolve) -> Resolve {
+    match r {
+        syd_core::syscall::Resolve::Exist => Resolve::Exist,
+        syd_core::syscall::Resolve::NoLast => Resolve::NoLast,
+    }
+}
+
+fn path_follow(f: syd_core::syscall::Follow) -> Follow {
+    match f {
+        syd_core::syscall::Follow::Yes => Follow::Yes,
+        syd_core::syscall::Follow::No => Follow::No,
+    }
 }
 
 /// An owned copy of a report's subject, made only when a violation is reported.

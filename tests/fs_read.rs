@@ -116,6 +116,24 @@ fn open_family() {
                 "ok *",
                 &[],
             ),
+            c(
+                "openat2 open:{T}/ok ../ok/file O_RDONLY 0 RESOLVE_BENEATH",
+                "err EXDEV",
+                &[],
+            ),
+            // RESOLVE_IN_ROOT: an absolute path starts at the dirfd.
+            c(
+                "openat2 open:{T}/ok /file O_RDONLY 0 RESOLVE_IN_ROOT",
+                "ok *",
+                &[],
+            ),
+            c(
+                "3<{T}/no openat2 3 /file O_RDONLY 0 RESOLVE_IN_ROOT",
+                "err EPERM",
+                &["openat2(*"],
+            ),
+            // Flag bits open(2) ignores are ignored when the supervisor opens for the tracee.
+            c("open {T}/ok/file O_RDONLY|0x40000000", "ok *", &[]),
             // Calls that are not read-sandboxed.
             c("getxattr {T}/no/file user.a", "ok 1 value=v", &[]),
             c("readlink {T}/no/link", "ok 4 target=file", &[]),
@@ -372,4 +390,43 @@ fn states_and_proc() {
             ),
         ],
     );
+}
+
+/// With `-C`, the supervisor's opens for the tracee happen inside the tracee's root, and the
+/// lists name paths as the tracee sees them.
+#[test]
+fn chroot_opens_inside_the_root() {
+    if !common::require_kernel() || !common::skip_unless(common::is_root(), "chroot needs root") {
+        return;
+    }
+    let t = fscommon::Tree::new("chroot");
+    let root = t.p("no");
+    std::fs::copy(common::probe_path(), t.p("no/probe")).unwrap();
+    let run = |magic: &[&str], argv: &str| {
+        let mut args = vec!["-C".to_owned(), root.clone()];
+        args.extend(
+            magic
+                .iter()
+                .flat_map(|m| ["-m".to_owned(), (*m).to_owned()]),
+        );
+        args.push("--".to_owned());
+        args.push("/probe".to_owned());
+        args.extend(fscommon::words(argv));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::syd(&refs).run()
+    };
+    let w = ["core/sandbox/write:deny", "allowlist/write+/dir/***"];
+    let out = run(&w, "open /dir/new O_WRONLY|O_CREAT 0600");
+    assert!(out.stdout.starts_with("ok "), "{out:?}");
+    assert!(std::path::Path::new(&t.p("no/dir/new")).exists(), "{out:?}");
+    let out = run(&w, "open /file O_WRONLY");
+    assert_eq!(out.stdout, "err EPERM\n", "{out:?}");
+    assert_eq!(fscommon::contexts(&out.stderr), ["open(`/file')"]);
+    let r = ["core/sandbox/read:deny", "allowlist/read+/file"];
+    let out = run(&r, "open /file O_RDONLY");
+    assert!(out.stdout.starts_with("ok "), "{out:?}");
+    let out = run(&r, "open /link O_RDONLY");
+    assert!(out.stdout.starts_with("ok "), "{out:?}");
+    let out = run(&r, "open /full/x O_RDONLY");
+    assert_eq!(out.stdout, "err EPERM\n", "{out:?}");
 }
