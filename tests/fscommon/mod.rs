@@ -52,6 +52,18 @@ impl Tree {
         t
     }
 
+    /// Adds `ok/probe` and `no/probe` (hard links to, or copies of, `syd-test-probe`) and
+    /// `ok/probe_link_to_no` -> `../no/probe`, for exec tests.
+    pub fn add_probes(&self) {
+        for side in ["ok", "no"] {
+            let dst = self.root.join(side).join("probe");
+            if std::fs::hard_link(common::probe_path(), &dst).is_err() {
+                std::fs::copy(common::probe_path(), &dst).unwrap();
+            }
+        }
+        symlink("../no/probe", self.root.join("ok/probe_link_to_no")).unwrap();
+    }
+
     /// The tree's path as text.
     pub fn s(&self) -> String {
         self.root.to_str().unwrap().to_owned()
@@ -272,8 +284,15 @@ pub enum As {
 }
 
 /// Runs one case in a fresh [`Tree`]; returns a description of every mismatch.
-pub fn run_case(tag: &str, base: &[&str], case: &Case, who: As) -> Vec<String> {
+pub fn run_case(
+    tag: &str,
+    base: &[&str],
+    case: &Case,
+    who: As,
+    setup: &dyn Fn(&Tree),
+) -> Vec<String> {
     let t = Tree::new(tag);
+    setup(&t);
     if who == As::Nobody && common::is_root() {
         t.chown_all(common::NOBODY, common::NOBODY);
     }
@@ -385,12 +404,17 @@ pub fn run_table(tag: &str, base: &[&str], cases: &[Case]) {
 
 /// [`run_table`] as `who`.
 pub fn run_table_as(tag: &str, base: &[&str], cases: &[Case], who: As) {
+    run_table_with(tag, base, cases, who, &|_| {});
+}
+
+/// [`run_table_as`], with `setup` adding to each case's tree before the run.
+pub fn run_table_with(tag: &str, base: &[&str], cases: &[Case], who: As, setup: &dyn Fn(&Tree)) {
     if !common::require_kernel() {
         return;
     }
     let bad: Vec<String> = cases
         .iter()
-        .flat_map(|c| run_case(tag, base, c, who))
+        .flat_map(|c| run_case(tag, base, c, who, setup))
         .collect();
     assert!(
         bad.is_empty(),
