@@ -457,11 +457,23 @@ impl Supervisor {
             // SECURITY: --dry-run reports and never denies, by definition.
             return Answer::Continue;
         }
+        self.apply_decision(tracee);
+        Answer::Errno(Errno(errno))
+    }
+
+    /// Carries out `core/violation/decision` after a reported violation of `tracee` (SPEC
+    /// §7.1): `kill` kills its thread group, `killall` every task (before the offender sees its
+    /// answer; the tasks never seen are killed by the final sweep) and makes syd exit.
+    pub(crate) fn apply_decision(&mut self, tracee: &Tracee) {
         match self.global.decision {
             Decision::Kill => {
                 let _ = sys::kill(tracee.tgid, libc::SIGKILL);
             }
             Decision::KillAll => {
+                let _ = sys::kill(tracee.tgid, libc::SIGKILL);
+                for &t in self.tasks.keys() {
+                    let _ = sys::kill(Pid(t), libc::SIGKILL);
+                }
                 let code = if self.global.exit_code > 0 {
                     self.global.exit_code & 0xff
                 } else {
@@ -471,7 +483,6 @@ impl Supervisor {
             }
             Decision::Deny | Decision::Noop | Decision::Bpf => {}
         }
-        Answer::Errno(Errno(errno))
     }
 
     pub(crate) fn report(&self, n: &Notif, call: &Call, tracee: &Tracee, subject: Subject<'_>) {
