@@ -639,6 +639,37 @@ fn xattr_open_access() {
                 "err ELOOP",
                 &[],
             ),
+            // What openat2 refuses is refused, not opened another way.
+            c(
+                "openat2 AT_FDCWD {T}/ok/file O_WRONLY|0x40000000 0 0",
+                "err EINVAL",
+                &[],
+            ),
+            c(
+                "openat2 AT_FDCWD {T}/ok/file O_WRONLY 0644 0",
+                "err EINVAL",
+                &[],
+            ),
+            c(
+                "openat2 AT_FDCWD {T}/ok/file O_WRONLY 0 0x1000",
+                "err EINVAL",
+                &[],
+            ),
+            c(
+                "openat2 open:{T}/ok file O_WRONLY 0 RESOLVE_BENEATH|RESOLVE_IN_ROOT",
+                "err EINVAL",
+                &[],
+            ),
+            c(
+                "openat2 AT_FDCWD {T}/ok/new O_WRONLY|O_CREAT 0644 0",
+                "ok *",
+                &[],
+            ),
+            c(
+                "openat2 AT_FDCWD {T}/no/new O_WRONLY|O_CREAT 07777 0",
+                "err EPERM",
+                &["openat2(`{T}/no/new')"],
+            ),
             // access(W_OK) is a write check, EACCES and silent unless raise_safe.
             c("access {T}/ok/file W_OK", "ok 0", &[]),
             c("access {T}/no/file W_OK", "err EACCES", &[]),
