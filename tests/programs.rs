@@ -183,3 +183,44 @@ fn killed_tracees_and_exit_status() {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
     assert!(!alive, "sleep {pid} outlived the sandbox");
 }
+
+/// A signal to syd goes to every task, which gets a moment to act on it; syd exits 128 + N
+/// (SPEC §1.5, §7.6), and a task ignoring it is killed.
+#[test]
+fn signals_to_syd_are_forwarded() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    if !common::require_kernel() {
+        return;
+    }
+    for (script, want) in [
+        (
+            "trap 'echo got-term; exit 3' TERM; echo ready; sleep 20 & wait",
+            "got-term\n",
+        ),
+        ("trap '' TERM; echo ready; sleep 20", ""),
+    ] {
+        let start = Instant::now();
+        let mut child = Command::new(common::syd_path())
+            .args(["-m", "core/sandbox/write:deny", "--", "sh", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, "ready\n");
+        let st = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(rest, want, "{script}");
+        assert_eq!(status.code(), Some(128 + 15), "{script}");
+        assert!(start.elapsed() < Duration::from_secs(10), "{script}");
+    }
+}
