@@ -77,8 +77,15 @@ fn mkdir_mknod() {
             ),
             c("mkdirat open:{T}/no {T}/ok/d 0755", "ok 0", &[]),
             c("mkdirat open:{T}/no dir 0755", "err EEXIST", &[]),
-            // A bad dirfd: EBADF, silent.
+            // A bad dirfd, an unreadable or NULL pointer: the kernel's errno, silent unless
+            // raise_fail.
             c("mkdirat 99 d 0755", "err EBADF", &[]),
+            c("mkdirat -5 d 0755", "err EBADF", &[]),
+            cm(RAISE_FAIL, "mkdirat 99 d 0755", "err EBADF", &["mkdirat(*"]),
+            c("mkdir BADPTR 0755", "err EFAULT", &[]),
+            c("mkdir NULL 0755", "err EFAULT", &[]),
+            cm(RAISE_FAIL, "mkdir BADPTR 0755", "err EFAULT", &["mkdir(*"]),
+            c("open NULL O_WRONLY", "err EFAULT", &[]),
             c("mknod {T}/ok/p S_IFIFO|0644 0", "ok 0", &[]),
             c(
                 "mknod {T}/no/p S_IFIFO|0644 0",
@@ -920,6 +927,23 @@ fn calls_newer_than_the_tables() {
                 "err EPERM",
                 &["fchmodat2(`{T}/no/file')"],
             ),
+        ],
+    );
+}
+
+/// A path of PATH_MAX bytes or more: ENAMETOOLONG, as the kernel says, never a shortened path.
+#[test]
+fn long_paths() {
+    let long: &'static str =
+        Box::leak(format!("mkdir {{T}}/ok/{} 0755", "x/".repeat(2100)).into_boxed_str());
+    let long_no: &'static str =
+        Box::leak(format!("mkdir {{T}}/no/{}d 0755", "./".repeat(2100)).into_boxed_str());
+    run_table(
+        "long",
+        W,
+        &[
+            c(long, "err ENAMETOOLONG", &[]),
+            c(long_no, "err ENAMETOOLONG", &[]),
         ],
     );
 }
