@@ -436,6 +436,11 @@ fn kill_all(sup: &supervise::Supervisor) {
     for _ in 0..100 {
         let mut any = false;
         for pid in children_of(me) {
+            // What cmd/exec started runs outside the sandbox and outlives it (SPEC §5.6): its
+            // orphans reach the subreaper too, but carry no seccomp filter.
+            if !sandboxed(Pid(pid)) {
+                continue;
+            }
             any = true;
             let _ = sys::kill(Pid(pid), libc::SIGKILL);
         }
@@ -445,6 +450,21 @@ fn kill_all(sup: &supervise::Supervisor) {
         }
         sys::sleep_ms(10);
     }
+}
+
+/// Whether `pid` runs under a seccomp filter (`Seccomp:` of /proc/PID/status is not 0): every
+/// sandboxed task does, since the filter is inherited and survives exec. A process whose
+/// status cannot be read counts as sandboxed.
+fn sandboxed(pid: Pid) -> bool {
+    let mut buf = [0u8; 4096];
+    let Ok(n) = supervise::read_proc_file(pid, b"/status", &mut buf) else {
+        return true;
+    };
+    !buf.get(..n)
+        .unwrap_or(&[])
+        .split(|&b| b == b'\n')
+        .filter_map(|l| l.strip_prefix(b"Seccomp:"))
+        .any(|v| v.trim_ascii() == b"0")
 }
 
 /// The processes whose parent is `me` (from /proc/*/stat).

@@ -186,6 +186,22 @@ fn cmd_exec() {
     assert!(out.stdout.contains("status=0\n"), "{out:?}");
     assert_eq!(fscommon::contexts(&out.stderr), ["openat(`G')"], "{out:?}");
 
+    // What it starts outlives the sandbox, even in the background.
+    let script = t.subst(
+        "stat \"$(printf '/dev/sydbox/cmd/exec!sh\\037-c\\037sleep 30 >/dev/null 2>&1 & echo $! > {T}/pid')\" \
+         >/dev/null; sleep 30 & exit 0",
+    );
+    let out = syd_sh(&t.root, &["core/sandbox/write:off"], &script);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let pid = std::fs::read_to_string(t.p("pid")).unwrap();
+    let pid = pid.trim();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.contains("(sleep) S "),
+        "cmd/exec's sleep {pid} is gone: {stat:?}"
+    );
+    let _ = std::process::Command::new("kill").arg(pid).status();
+
     // The outcome: exit 0 is success, another exit status EPERM, a signal ESRCH.
     run_table(
         "cmdexec",
