@@ -646,6 +646,21 @@ fn xattr_open_access() {
                 "err ELOOP",
                 &[],
             ),
+            c(
+                "openat2 open:{T}/ok new O_WRONLY|O_CREAT 0600 RESOLVE_BENEATH",
+                "ok *",
+                &[],
+            ),
+            c(
+                "openat2 open:{T}/ok /new O_WRONLY|O_CREAT 0600 RESOLVE_IN_ROOT",
+                "ok *",
+                &[],
+            ),
+            c(
+                "openat2 open:{T}/ok ../no/new O_WRONLY|O_CREAT 0600 RESOLVE_BENEATH",
+                "err EPERM",
+                &["openat2(`../no/new', prefix=`{T}/ok')"],
+            ),
             // What openat2 refuses is refused, not opened another way.
             c(
                 "openat2 AT_FDCWD {T}/ok/file O_WRONLY|0x40000000 0 0",

@@ -150,6 +150,14 @@ fn shell_usage() {
         "{out:?}"
     );
 
+    // bash's test and [[ ]] too.
+    let out = syd_sh(
+        &t.root,
+        &[],
+        "bash -c 'test -e /dev/sydbox/core/sandbox/exec:deny && [[ -e \"/dev/sydbox/core/sandbox/exec?\" ]] && echo on'",
+    );
+    assert_eq!(out.stdout, "on\n", "{out:?}");
+
     // stat(1) shows the fake node (statx).
     let out = syd_sh(
         &t.root,
