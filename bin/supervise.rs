@@ -470,10 +470,12 @@ impl Supervisor {
                 let _ = sys::kill(tracee.tgid, libc::SIGKILL);
             }
             Decision::KillAll => {
-                let _ = sys::kill(tracee.tgid, libc::SIGKILL);
-                for &t in self.tasks.keys() {
+                // The offender waits for its answer: it goes last, so that its death wakes
+                // nobody who is still alive (a parent in wait() would run on).
+                for &t in self.tasks.keys().filter(|&&t| t != tracee.tgid.0) {
                     let _ = sys::kill(Pid(t), libc::SIGKILL);
                 }
+                let _ = sys::kill(tracee.tgid, libc::SIGKILL);
                 let code = if self.global.exit_code > 0 {
                     self.global.exit_code & 0xff
                 } else {
