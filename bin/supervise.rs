@@ -53,6 +53,9 @@ pub(crate) struct Call {
 pub(crate) struct Task {
     policy: Rc<TaskPolicy>,
     lock: Lock,
+    /// Start time of the group leader (/proc/PID/stat field 22): tells the group from a later
+    /// one that got the same recycled pid.
+    start: u64,
 }
 
 /// What was decided for a notification.
@@ -70,7 +73,8 @@ pub struct Supervisor {
     startup: Rc<TaskPolicy>,
     startup_lock: Lock,
     pub(crate) tasks: BTreeMap<i32, Task>,
-    tids: BTreeMap<i32, i32>,
+    /// Thread id -> (thread group id, start time of the thread).
+    tids: BTreeMap<i32, (i32, u64)>,
     inserted: usize,
     calls: Vec<Call>,
     /// The command's first process.
@@ -181,19 +185,45 @@ impl Supervisor {
     }
 
     /// The thread group of `tid`, registering it (with its parent's policy) if new.
+    ///
+    /// SECURITY: pids are recycled. An entry is trusted only while the start time of its
+    /// thread (and of its group leader) is unchanged; otherwise it belonged to a dead task,
+    /// whose relaxed or unlocked state must not pass to the newcomer.
     fn tgid(&mut self, tid: i32) -> Option<i32> {
-        if let Some(&g) = self.tids.get(&tid) {
-            return Some(g);
+        let start = read_start_time(Pid(tid))?;
+        if let Some(&(g, s)) = self.tids.get(&tid) {
+            if s == start {
+                return Some(g);
+            }
+            self.tids.remove(&tid);
         }
         let (tgid, ppid) = read_status_ids(Pid(tid))?;
-        if !self.tasks.contains_key(&tgid) {
-            let (policy, lock) = match self.tasks.get(&ppid) {
+        let leader_start = if tgid == tid {
+            start
+        } else {
+            read_start_time(Pid(tgid))?
+        };
+        if self
+            .tasks
+            .get(&tgid)
+            .is_none_or(|t| t.start != leader_start)
+        {
+            let parent = self
+                .tasks
+                .get(&ppid)
+                .filter(|p| read_start_time(Pid(ppid)) == Some(p.start));
+            let (policy, lock) = match parent {
                 Some(p) => (p.policy.clone(), p.lock),
                 None => (self.startup.clone(), self.startup_lock),
             };
-            self.tasks.insert(tgid, Task { policy, lock });
+            let task = Task {
+                policy,
+                lock,
+                start: leader_start,
+            };
+            self.tasks.insert(tgid, task);
         }
-        self.tids.insert(tid, tgid);
+        self.tids.insert(tid, (tgid, start));
         self.inserted += 1;
         if self.inserted.is_multiple_of(256) {
             self.prune();
@@ -203,8 +233,9 @@ impl Supervisor {
 
     /// Forgets tasks that no longer exist.
     fn prune(&mut self) {
-        self.tids.retain(|&tid, _| sys::kill(Pid(tid), 0).is_ok());
-        let live: Vec<i32> = self.tids.values().copied().collect();
+        self.tids
+            .retain(|&tid, &mut (_, start)| read_start_time(Pid(tid)) == Some(start));
+        let live: Vec<i32> = self.tids.values().map(|&(g, _)| g).collect();
         self.tasks.retain(|tgid, _| live.contains(tgid));
     }
 
@@ -400,9 +431,18 @@ impl Supervisor {
     }
 
     fn check(&self, tgid: i32, cap: Cap, path: &[u8]) -> Verdict {
-        let tasks = &self.tasks;
-        let traced = |id: u32| i32::try_from(id).is_ok_and(|id| tasks.contains_key(&id));
+        let traced = |id: u32| self.traced(id);
         check_path(&self.global, self.policy(tgid), cap, path, &traced)
+    }
+
+    /// Whether `id` is a thread group being sandboxed now (for per-process directories): a
+    /// known group whose leader has the start time it had when first seen.
+    pub(crate) fn traced(&self, id: u32) -> bool {
+        i32::try_from(id).is_ok_and(|id| {
+            self.tasks
+                .get(&id)
+                .is_some_and(|t| read_start_time(Pid(id)) == Some(t.start))
+        })
     }
 
     /// A failure to resolve: denied with its errno, reported only with `raise_fail`.
@@ -1380,6 +1420,21 @@ fn status_field(status: &[u8], name: &[u8]) -> Option<u64> {
             .unwrap_or(digits.len());
         core::str::from_utf8(digits.get(..end)?).ok()?.parse().ok()
     })
+}
+
+/// The start time of `tid` (field 22 of /proc/TID/stat, in clock ticks since boot).
+fn read_start_time(tid: Pid) -> Option<u64> {
+    let mut buf = [0u8; 1024];
+    let n = read_proc_file(tid, b"/stat", &mut buf).ok()?;
+    let s = buf.get(..n)?;
+    // "pid (comm) state ppid ...": comm may hold spaces and ')'; fields follow the last ')'.
+    let close = s.iter().rposition(|&b| b == b')')?;
+    let field = s
+        .get(close + 1..)?
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(19)?;
+    core::str::from_utf8(field).ok()?.parse().ok()
 }
 
 fn read_status_ids(tid: Pid) -> Option<(i32, i32)> {

@@ -292,3 +292,59 @@ fn lock_and_inheritance() {
     );
     assert!(t.root.join("no/c").exists());
 }
+
+/// A process whose pid once belonged to a dead task gets its parent's policy, not the dead
+/// task's: pids are recycled, and a relaxed (or unlocked) dead task must not lend its state.
+/// Runs in a new pid namespace with a small pid_max (Linux 6.14+) so that pids wrap quickly.
+#[test]
+fn recycled_pids_start_from_their_parent() {
+    if !common::require_kernel() || !common::skip_unless(common::is_root(), "needs root") {
+        return;
+    }
+    let probe = std::process::Command::new("unshare")
+        .args([
+            "-pf",
+            "--mount-proc",
+            "sh",
+            "-c",
+            "echo 400 > /proc/sys/kernel/pid_max",
+        ])
+        .output();
+    if !common::skip_unless(
+        probe.is_ok_and(|o| o.status.success()),
+        "no unshare, or pid_max is not per pid namespace (Linux < 6.14)",
+    ) {
+        return;
+    }
+    let t = Tree::new("pidreuse");
+    let p = common::probe_path();
+    // A relaxes itself and exits; then pids are burnt (subshells that exec nothing, so the
+    // supervisor never sees them) until one lands on A's pid and runs the probe there.
+    // After a wrap the kernel hands out pids from 300 up (RESERVED_PIDS): A must get one.
+    let inner = t.subst(&format!(
+        "for i in $(seq 1 300); do (:); done; \
+         sh -c 'echo $$ > {{T}}/ok/apid; test -e /dev/sydbox/core/sandbox/write:off'; \
+         apid=$(cat {{T}}/ok/apid); \
+         for i in $(seq 1 1200); do \
+           ( [ $BASHPID = $apid ] && exec {p} mkdir {{T}}/no/d 0755 ) && break; \
+         done; echo done"
+    ));
+    let syd = common::syd_path();
+    let outer = format!(
+        "echo 400 > /proc/sys/kernel/pid_max && exec {syd} -m core/sandbox/write:deny \
+         -m 'allowlist/write+{}/ok/***' -m allowlist/write+/dev/tty -- bash -c \"$0\"",
+        t.s()
+    );
+    let out = common::Run::new(
+        "unshare",
+        &["-pf", "--mount-proc", "sh", "-c", &outer, &inner],
+    )
+    .run();
+    assert!(out.stdout.ends_with("done\n"), "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    if !common::skip_unless(lines.len() == 2, "the pid was not recycled") {
+        return;
+    }
+    assert_eq!(lines[0], "err EPERM", "{out:?}");
+    assert!(!t.root.join("no/d").exists());
+}
