@@ -112,6 +112,17 @@ fn pipeline_and_concurrency() {
     );
     assert_eq!(out.stdout.trim(), "3", "{out:?}");
     assert_eq!(std::fs::read_to_string(t.p("ok/out")).unwrap(), "A\nB\nC\n");
+    // mkdir -p of an existing tree succeeds silently (EEXIST is a safe denial, SPEC §2.12).
+    let out = syd_sh(
+        &t.root,
+        &w,
+        "mkdir -p no/full && mkdir -p ok/new/sub && echo made",
+    );
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str()),
+        ("made\n", ""),
+        "{out:?}"
+    );
     // Concurrent children, some denied.
     let p = common::probe_path();
     let script = t.subst(&format!(
