@@ -1464,29 +1464,52 @@ fn read_umask(tid: Pid) -> Option<u32> {
     Some(v)
 }
 
-/// The filesystem identity of a tracee, taken on for an emulated call.
+/// The filesystem identity of a tracee, taken on for an emulated call: fsuid, fsgid,
+/// supplementary groups and effective capabilities.
 struct Creds {
     fsuid: u32,
     fsgid: u32,
     groups: Vec<u32>,
+    /// The tracee's effective capabilities, 0 when they belong to another user namespace.
+    cap_eff: u64,
 }
 
 /// What [`Creds::enter`] replaced.
 struct Saved {
     fsuid: u32,
     fsgid: u32,
+    caps: Option<sys::Caps>,
+}
+
+/// Whether `tid` lives in the supervisor's user namespace (its capabilities mean the same).
+fn same_user_ns(tid: Pid) -> bool {
+    let mut theirs = [0u8; 64];
+    let mut ours = [0u8; 64];
+    let mut path = [0u8; 64];
+    let len = mem::fmt_proc(&mut path, tid, b"/ns/user");
+    let Ok(p) = CStr::from_bytes_with_nul(path.get(..=len).unwrap_or(&[])) else {
+        return false;
+    };
+    match (
+        sys::readlinkat(None, p, &mut theirs),
+        sys::readlinkat(None, c"/proc/self/ns/user", &mut ours),
+    ) {
+        (Ok(a), Ok(b)) => theirs.get(..a) == ours.get(..b),
+        _ => false,
+    }
 }
 
 impl Creds {
+    /// The identity of `tid`, or `None` when it is the supervisor's own (nothing to change).
     fn of(tid: Pid) -> Option<Creds> {
         let mut buf = [0u8; 4096];
         let n = read_proc_file(tid, b"/status", &mut buf).ok()?;
         let s = buf.get(..n)?;
+        let field = |name: &[u8]| -> Option<&[u8]> {
+            s.split(|&b| b == b'\n').find_map(|l| l.strip_prefix(name))
+        };
         let fourth = |name: &[u8]| -> Option<u32> {
-            let line = s
-                .split(|&b| b == b'\n')
-                .find_map(|l| l.strip_prefix(name))?;
-            let v = line
+            let v = field(name)?
                 .split(|b| b.is_ascii_whitespace())
                 .filter(|w| !w.is_empty())
                 .nth(3)?;
@@ -1494,12 +1517,16 @@ impl Creds {
         };
         let fsuid = fourth(b"Uid:")?;
         let fsgid = fourth(b"Gid:")?;
-        if fsuid == 0 && fsgid == 0 {
+        let cap_eff = core::str::from_utf8(field(b"CapEff:")?.trim_ascii())
+            .ok()
+            .and_then(|h| u64::from_str_radix(h, 16).ok())?;
+        // SECURITY: capabilities held in another user namespace give nothing here.
+        let cap_eff = if same_user_ns(tid) { cap_eff } else { 0 };
+        let ours = sys::capget().ok()?;
+        if fsuid == 0 && fsgid == 0 && cap_eff == ours.effective {
             return None;
         }
-        let groups = s
-            .split(|&b| b == b'\n')
-            .find_map(|l| l.strip_prefix(b"Groups:"))
+        let groups = field(b"Groups:")
             .map(|l| {
                 l.split(|b| b.is_ascii_whitespace())
                     .filter_map(|w| core::str::from_utf8(w).ok()?.parse().ok())
@@ -1510,14 +1537,24 @@ impl Creds {
             fsuid,
             fsgid,
             groups,
+            cap_eff,
         })
     }
 
     fn enter(&self) -> Saved {
+        let caps = sys::capget().ok();
         let _ = sys::setgroups_thread(&self.groups);
         let fsgid = sys::setfsgid(self.fsgid);
         let fsuid = sys::setfsuid(self.fsuid);
-        Saved { fsuid, fsgid }
+        if let Some(c) = caps {
+            // SECURITY: the open runs with no capability the tracee lacks (a root tracee that
+            // dropped CAP_DAC_OVERRIDE must not regain it through the supervisor).
+            let _ = sys::capset(&sys::Caps {
+                effective: self.cap_eff & c.permitted,
+                ..c
+            });
+        }
+        Saved { fsuid, fsgid, caps }
     }
 }
 
@@ -1525,6 +1562,9 @@ impl Saved {
     fn leave(self) {
         sys::setfsuid(self.fsuid);
         sys::setfsgid(self.fsgid);
+        if let Some(c) = self.caps {
+            let _ = sys::capset(&c);
+        }
         let _ = sys::setgroups_thread(&[]);
     }
 }

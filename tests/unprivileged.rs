@@ -195,3 +195,38 @@ fn created_files_belong_to_the_caller() {
     let out = run(args(&ids, "/etc/shadow"), false);
     assert_eq!(out.stdout, "err EPERM\n", "{out:?}");
 }
+
+/// A root command that dropped CAP_DAC_OVERRIDE does not get it back when the supervisor opens
+/// files for it.
+#[test]
+fn dropped_capabilities_stay_dropped() {
+    if !common::require_kernel() || !common::skip_unless(common::is_root(), "needs root") {
+        return;
+    }
+    let t = fscommon::Tree::new("caps");
+    let locked = t.p("ok/locked");
+    std::fs::write(&locked, "secret\n").unwrap();
+    std::os::unix::fs::chown(&locked, Some(common::NOBODY), Some(common::NOBODY)).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let drop = [
+        "setpriv",
+        "--bounding-set",
+        "-dac_override,-dac_read_search",
+        "--inh-caps",
+        "-dac_override,-dac_read_search",
+        "--",
+    ];
+    let allow = format!("allowlist/write+{}/***", t.s());
+    let run = |drop_caps: bool| {
+        let mut args = vec!["-m", "core/sandbox/write:deny", "-m", &allow, "--"];
+        if drop_caps {
+            args.extend(drop);
+        }
+        args.extend([common::probe_path(), "open", &locked, "O_WRONLY"]);
+        common::syd(&args).run()
+    };
+    let out = run(true);
+    assert_eq!(out.stdout, "err EACCES\n", "{out:?}");
+    let out = run(false);
+    assert!(out.stdout.starts_with("ok "), "{out:?}");
+}
