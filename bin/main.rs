@@ -341,8 +341,16 @@ enum Ended {
     Exit(i32),
 }
 
+/// How long tasks get to act on a forwarded signal before they are killed (SPEC §1.5: about
+/// 30 ms), in rounds of [`GRACE_MS`] during which their notifications are still answered.
+const GRACE_ROUNDS: u32 = 3;
+/// One round of the grace period, in milliseconds.
+const GRACE_MS: i32 = 10;
+
 fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
     let mut eldest_status = None;
+    // After a forwarded signal: the exit status, and the rounds left before the final kill.
+    let mut grace: Option<(i32, u32)> = None;
     loop {
         let mut fds = [
             libc::pollfd {
@@ -356,7 +364,16 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
                 revents: 0,
             },
         ];
-        match sys::poll(&mut fds, -1) {
+        let timeout = if grace.is_some() { GRACE_MS } else { -1 };
+        match sys::poll(&mut fds, timeout) {
+            Ok(0) => {
+                if let Some((code, rounds)) = grace {
+                    if rounds <= 1 {
+                        return Ended::Exit(code);
+                    }
+                    grace = Some((code, rounds - 1));
+                }
+            }
             Ok(_) | Err(Errno(libc::EINTR)) => {}
             Err(_) => return Ended::Exit(1),
         }
@@ -373,17 +390,23 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
                         }
                     }
                 } else {
-                    // Forward to every task, then exit 128 + N (SPEC §7.6).
+                    // Forward to every task; exit 128 + N once they had time to act on it
+                    // (SPEC §7.6), or as soon as the eldest is gone.
                     for t in sup.known_tasks() {
                         let _ = sys::kill(Pid(t), s);
                     }
                     let _ = sys::kill(sup.eldest, s);
-                    return Ended::Exit(128 + s);
+                    if grace.is_none() {
+                        grace = Some((128 + s, GRACE_ROUNDS));
+                    }
                 }
             }
         }
         if let Some(st) = eldest_status {
-            return Ended::Eldest(st);
+            return match grace {
+                Some((code, _)) => Ended::Exit(code),
+                None => Ended::Eldest(st),
+            };
         }
         if listen.revents & libc::POLLIN != 0 {
             sup.serve_one();
@@ -392,6 +415,9 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
             }
         } else if listen.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
             // Every task is gone; wait for the eldest's status.
+            if let Some((code, _)) = grace {
+                return Ended::Exit(code);
+            }
             if let Ok(Some((_, st))) = sys::waitpid(sup.eldest, Wait::Block) {
                 return Ended::Eldest(st);
             }
@@ -410,6 +436,11 @@ fn kill_all(sup: &supervise::Supervisor) {
     for _ in 0..100 {
         let mut any = false;
         for pid in children_of(me) {
+            // What cmd/exec started runs outside the sandbox and outlives it (SPEC §5.6): its
+            // orphans reach the subreaper too, but carry no seccomp filter.
+            if !sandboxed(Pid(pid)) {
+                continue;
+            }
             any = true;
             let _ = sys::kill(Pid(pid), libc::SIGKILL);
         }
@@ -419,6 +450,21 @@ fn kill_all(sup: &supervise::Supervisor) {
         }
         sys::sleep_ms(10);
     }
+}
+
+/// Whether `pid` runs under a seccomp filter (`Seccomp:` of /proc/PID/status is not 0): every
+/// sandboxed task does, since the filter is inherited and survives exec. A process whose
+/// status cannot be read counts as sandboxed.
+fn sandboxed(pid: Pid) -> bool {
+    let mut buf = [0u8; 4096];
+    let Ok(n) = supervise::read_proc_file(pid, b"/status", &mut buf) else {
+        return true;
+    };
+    !buf.get(..n)
+        .unwrap_or(&[])
+        .split(|&b| b == b'\n')
+        .filter_map(|l| l.strip_prefix(b"Seccomp:"))
+        .any(|v| v.trim_ascii() == b"0")
 }
 
 /// The processes whose parent is `me` (from /proc/*/stat).

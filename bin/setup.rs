@@ -176,9 +176,29 @@ impl Loader {
             None
         };
         if spec != b"-" {
-            if let Err(e) = config::check_name(&path) {
-                fail!("{e}: `{}'", Show(&path));
-                return Err(());
+            match config::check_name(&path) {
+                Ok(()) => {}
+                Err(config::NameError::NoApi) => {
+                    fail!(
+                        "no API information in file name `{}', current API is 2",
+                        Show(&path)
+                    );
+                    return Err(());
+                }
+                Err(config::NameError::Mismatch) => {
+                    // The API the name gives: what follows the last `.syd-`.
+                    let api = path
+                        .rsplit(|&b| b == b'.')
+                        .next()
+                        .and_then(|ext| ext.strip_prefix(b"syd-"))
+                        .unwrap_or_default();
+                    fail!(
+                        "config file name `{}' API mismatch: {} != 2",
+                        Show(&path),
+                        Show(api)
+                    );
+                    return Err(());
+                }
             }
         }
         let text = match read_file(&path) {

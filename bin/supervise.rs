@@ -53,6 +53,9 @@ pub(crate) struct Call {
 pub(crate) struct Task {
     policy: Rc<TaskPolicy>,
     lock: Lock,
+    /// Start time of the group leader (/proc/PID/stat field 22): tells the group from a later
+    /// one that got the same recycled pid.
+    start: u64,
 }
 
 /// What was decided for a notification.
@@ -70,7 +73,8 @@ pub struct Supervisor {
     startup: Rc<TaskPolicy>,
     startup_lock: Lock,
     pub(crate) tasks: BTreeMap<i32, Task>,
-    tids: BTreeMap<i32, i32>,
+    /// Thread id -> (thread group id, start time of the thread).
+    tids: BTreeMap<i32, (i32, u64)>,
     inserted: usize,
     calls: Vec<Call>,
     /// The command's first process.
@@ -184,19 +188,45 @@ impl Supervisor {
     }
 
     /// The thread group of `tid`, registering it (with its parent's policy) if new.
+    ///
+    /// SECURITY: pids are recycled. An entry is trusted only while the start time of its
+    /// thread (and of its group leader) is unchanged; otherwise it belonged to a dead task,
+    /// whose relaxed or unlocked state must not pass to the newcomer.
     fn tgid(&mut self, tid: i32) -> Option<i32> {
-        if let Some(&g) = self.tids.get(&tid) {
-            return Some(g);
+        let start = read_start_time(Pid(tid))?;
+        if let Some(&(g, s)) = self.tids.get(&tid) {
+            if s == start {
+                return Some(g);
+            }
+            self.tids.remove(&tid);
         }
         let (tgid, ppid) = read_status_ids(Pid(tid))?;
-        if !self.tasks.contains_key(&tgid) {
-            let (policy, lock) = match self.tasks.get(&ppid) {
+        let leader_start = if tgid == tid {
+            start
+        } else {
+            read_start_time(Pid(tgid))?
+        };
+        if self
+            .tasks
+            .get(&tgid)
+            .is_none_or(|t| t.start != leader_start)
+        {
+            let parent = self
+                .tasks
+                .get(&ppid)
+                .filter(|p| read_start_time(Pid(ppid)) == Some(p.start));
+            let (policy, lock) = match parent {
                 Some(p) => (p.policy.clone(), p.lock),
                 None => (self.startup.clone(), self.startup_lock),
             };
-            self.tasks.insert(tgid, Task { policy, lock });
+            let task = Task {
+                policy,
+                lock,
+                start: leader_start,
+            };
+            self.tasks.insert(tgid, task);
         }
-        self.tids.insert(tid, tgid);
+        self.tids.insert(tid, (tgid, start));
         self.inserted += 1;
         if self.inserted.is_multiple_of(256) {
             self.prune();
@@ -206,8 +236,9 @@ impl Supervisor {
 
     /// Forgets tasks that no longer exist.
     fn prune(&mut self) {
-        self.tids.retain(|&tid, _| sys::kill(Pid(tid), 0).is_ok());
-        let live: Vec<i32> = self.tids.values().copied().collect();
+        self.tids
+            .retain(|&tid, &mut (_, start)| read_start_time(Pid(tid)) == Some(start));
+        let live: Vec<i32> = self.tids.values().map(|&(g, _)| g).collect();
         self.tasks.retain(|tgid, _| live.contains(tgid));
     }
 
@@ -266,7 +297,10 @@ impl Supervisor {
                         return Reply::Answer(a);
                     }
                 }
-                if let Some(second) = second {
+                if let Some(mut second) = second {
+                    if second.check == TypeCheck::RenameTarget {
+                        second.check = rename_target_check(out.as_bytes());
+                    }
                     let mut out2 = PathBuf::new();
                     if let Check::Denied(a) = self.path_check(
                         n, &call, &tracee, tgid, cap, &second, safe, errno, &mut out2,
@@ -311,6 +345,7 @@ impl Supervisor {
         follow: syd_core::syscall::Follow,
         raw: &mut [u8; syd_core::limits::PATH_MAX],
         out: &mut PathBuf,
+        in_root: bool,
     ) -> Result<usize, Errno> {
         let base = match pa.dirfd {
             Some(d) => Base::from_dirfd(arg(n, d)),
@@ -341,15 +376,16 @@ impl Supervisor {
             }
             return Err(Errno(e::ENOENT));
         }
-        let r = match resolve {
-            syd_core::syscall::Resolve::Exist => Resolve::Exist,
-            syd_core::syscall::Resolve::NoLast => Resolve::NoLast,
-        };
-        let f = match follow {
-            syd_core::syscall::Follow::Yes => Follow::Yes,
-            syd_core::syscall::Follow::No => Follow::No,
-        };
-        path::canonicalize(tracee, base, raw.get(..len).unwrap_or(&[]), r, f, out)?;
+        let (r, f) = (path_resolve(resolve), path_follow(follow));
+        let mut p = raw.get(..len).unwrap_or(&[]);
+        if in_root {
+            // RESOLVE_IN_ROOT: an absolute path starts at the dirfd, not at the root. (A `..`
+            // above the dirfd or an absolute symlink is resolved differently by the kernel; the
+            // supervisor's open then reaches another object and is refused.)
+            let start = p.iter().position(|&b| b != b'/').unwrap_or(p.len());
+            p = p.get(start..).filter(|r| !r.is_empty()).unwrap_or(b".");
+        }
+        path::canonicalize(tracee, base, p, r, f, out)?;
         Ok(len)
     }
 
@@ -372,7 +408,7 @@ impl Supervisor {
         }
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
         let follow = pa.follow_for(&n.args);
-        let len = match self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, out) {
+        let len = match self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, out, false) {
             Ok(len) => len,
             Err(err) => return Check::Denied(self.fail(n, call, tracee, err, None)),
         };
@@ -398,9 +434,18 @@ impl Supervisor {
     }
 
     fn check(&self, tgid: i32, cap: Cap, path: &[u8]) -> Verdict {
-        let tasks = &self.tasks;
-        let traced = |id: u32| i32::try_from(id).is_ok_and(|id| tasks.contains_key(&id));
+        let traced = |id: u32| self.traced(id);
         check_path(&self.global, self.policy(tgid), cap, path, &traced)
+    }
+
+    /// Whether `id` is a thread group being sandboxed now (for per-process directories): a
+    /// known group whose leader has the start time it had when first seen.
+    pub(crate) fn traced(&self, id: u32) -> bool {
+        i32::try_from(id).is_ok_and(|id| {
+            self.tasks
+                .get(&id)
+                .is_some_and(|t| read_start_time(Pid(id)) == Some(t.start))
+        })
     }
 
     /// A failure to resolve: denied with its errno, reported only with `raise_fail`.
@@ -455,11 +500,25 @@ impl Supervisor {
             // SECURITY: --dry-run reports and never denies, by definition.
             return Answer::Continue;
         }
+        self.apply_decision(tracee);
+        Answer::Errno(Errno(errno))
+    }
+
+    /// Carries out `core/violation/decision` after a reported violation of `tracee` (SPEC
+    /// §7.1): `kill` kills its thread group, `killall` every task (before the offender sees its
+    /// answer; the tasks never seen are killed by the final sweep) and makes syd exit.
+    pub(crate) fn apply_decision(&mut self, tracee: &Tracee) {
         match self.global.decision {
             Decision::Kill => {
                 let _ = sys::kill(tracee.tgid, libc::SIGKILL);
             }
             Decision::KillAll => {
+                // The offender waits for its answer: it goes last, so that its death wakes
+                // nobody who is still alive (a parent in wait() would run on).
+                for &t in self.tasks.keys().filter(|&&t| t != tracee.tgid.0) {
+                    let _ = sys::kill(Pid(t), libc::SIGKILL);
+                }
+                let _ = sys::kill(tracee.tgid, libc::SIGKILL);
                 let code = if self.global.exit_code > 0 {
                     self.global.exit_code & 0xff
                 } else {
@@ -469,7 +528,6 @@ impl Supervisor {
             }
             Decision::Deny | Decision::Noop | Decision::Bpf => {}
         }
-        Answer::Errno(Errno(errno))
     }
 
     pub(crate) fn report(&self, n: &Notif, call: &Call, tracee: &Tracee, subject: Subject<'_>) {
@@ -620,6 +678,22 @@ impl Supervisor {
             // The command itself is not checked (SPEC §1.4 step 11).
             self.initial_exec_done = true;
             self.exec_lock(tgid);
+            if self.chdir_prefix.is_some() {
+                // The -D directory as the command sees it: its cwd now, canonical, so that the
+                // confinement compares canonical paths (a relative or symlinked -D included).
+                let mut cwd = PathBuf::new();
+                let r = path::canonicalize(
+                    tracee,
+                    Base::Cwd,
+                    b".",
+                    path::Resolve::Exist,
+                    Follow::Yes,
+                    &mut cwd,
+                );
+                if r.is_ok() {
+                    self.chdir_prefix = Some(cwd.as_bytes().to_vec());
+                }
+            }
             // SECURITY: the initial exec runs the command the user asked for.
             return Reply::Answer(Answer::Continue);
         }
@@ -627,7 +701,8 @@ impl Supervisor {
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
         let mut out = PathBuf::new();
         let follow = pa.follow_for(&n.args);
-        if let Err(err) = self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, &mut out) {
+        if let Err(err) = self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, &mut out, false)
+        {
             if mode == Mode::Off && self.global.kill_if_match.is_empty() {
                 // SECURITY: exec sandboxing is off and nothing is to be killed: nothing to check.
                 return Reply::Answer(Answer::Continue);
@@ -723,10 +798,12 @@ impl Supervisor {
             class.follow,
             &mut raw,
             &mut out,
+            resolve_flags & RESOLVE_IN_ROOT != 0,
         ) {
             Ok(l) => l,
             Err(err) => return Reply::Answer(self.fail(n, call, tracee, err, None)),
         };
+        let raw_path = raw.get(..len).unwrap_or(&[]);
         for (cap, needed) in [(Cap::Write, write), (Cap::Read, read)] {
             if !needed {
                 continue;
@@ -742,17 +819,32 @@ impl Supervisor {
                 }
             }
             let errno = typed.unwrap_or(e::EPERM);
-            let raw_path = raw.get(..len).unwrap_or(&[]);
             let a = self.deny(n, call, tracee, verdict, errno, || {
                 path_subject(call, pa, raw_path, n, tracee)
             });
             return Reply::Answer(a);
         }
-        self.emulate_open(n, tracee, out.as_bytes(), flags, mode, resolve_flags)
+        let at = if resolve_flags == 0 {
+            None
+        } else {
+            let base = pa.dirfd.map_or(Base::Cwd, |d| Base::from_dirfd(arg(n, d)));
+            Some(ResolveAt {
+                base,
+                raw: raw_path,
+                resolve: resolve_flags,
+                follow: class.follow,
+            })
+        };
+        self.emulate_open(n, tracee, out.as_bytes(), flags, mode, at)
     }
 
     /// Opens the checked path in the supervisor, as the tracee would, and installs the
     /// descriptor in the tracee: the kernel never reads the tracee's path again.
+    ///
+    /// Without `at`, the canonical path is opened inside the tracee's root with no symlink
+    /// allowed. With `at` (openat2 with `RESOLVE_*` flags), the tracee's own path is opened from
+    /// its own dirfd with its flags, as the kernel would; the object opened must then be the one
+    /// checked, else the open is refused with EPERM.
     fn emulate_open(
         &mut self,
         n: &Notif,
@@ -760,7 +852,7 @@ impl Supervisor {
         canonical: &[u8],
         flags: u64,
         mode: u64,
-        _resolve_flags: u64,
+        at: Option<ResolveAt<'_>>,
     ) -> Reply {
         // Open flags and mode are C ints: the low 32 bits.
         let flags = (flags & 0xffff_ffff) as u32 as i32;
@@ -770,45 +862,71 @@ impl Supervisor {
             // path itself: the check-then-use race remains (reported by syd --test).
             return Reply::Answer(Answer::Continue);
         }
-        let Ok(c) = crate::setup::cstring(canonical) else {
-            return Reply::Answer(Answer::Errno(Errno(libc::EINVAL)));
+        if flags & libc::O_PATH != 0 {
+            // SECURITY: SECCOMP_IOCTL_NOTIF_ADDFD refuses O_PATH descriptors (fget() skips
+            // them), so the kernel opens the checked path itself. An O_PATH descriptor reads and
+            // writes nothing; whatever is done through it (openat, fchdir, execveat, a reopen
+            // via /proc/self/fd) is checked again against the object's real path.
+            return Reply::Answer(Answer::Continue);
+        }
+        // Every lookup starts at the tracee's root, so that a chrooted tracee (-C) opens what
+        // it named.
+        let root = match open_root(tracee.tid) {
+            Ok(r) => r,
+            Err(err) => return Reply::Answer(Answer::Errno(err)),
         };
+        let rel = relative_cstr(canonical);
         // FIFOs would block the supervisor in open(2): let the kernel open them.
-        if let Ok(st) = sys::fstatat(None, &c, 0) {
+        if let Ok(st) = sys::fstatat(Some(&root), &rel, 0) {
             if st.mode & libc::S_IFMT == libc::S_IFIFO {
                 // SECURITY: a FIFO was checked; the race remains for this open only.
                 return Reply::Answer(Answer::Continue);
             }
         }
+        let dir = match &at {
+            None => None,
+            Some(a) => match open_base(tracee, a.base) {
+                Ok(d) => Some(d),
+                Err(err) => return Reply::Answer(Answer::Errno(err)),
+            },
+        };
         let creds = if self.root {
             Creds::of(tracee.tid)
         } else {
             None
         };
-        let umask = if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        let creating = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        let umask = if creating {
             read_umask(tracee.tid).unwrap_or(0o022)
         } else {
             0
         };
+        // Bits the kernel ignores in open(2) but openat2(2) refuses.
+        let flags = flags & VALID_OPEN_FLAGS;
         let saved = creds.as_ref().map(Creds::enter);
         let old_umask = sys::umask(umask);
-        let r = if canonical.starts_with(b"/proc/") {
+        let how = |resolve: u64| sys::OpenHow {
+            // flags is a non-negative int here: masked with the valid flags above.
+            flags: (flags | libc::O_CLOEXEC) as u32 as u64,
+            mode: if creating { u64::from(mode) } else { 0 },
+            resolve,
+        };
+        let r = match (&at, &dir) {
+            (Some(a), Some(d)) => match crate::setup::cstring(a.raw) {
+                Ok(raw) => sys::openat2(Some(d), &raw, &how(a.resolve)),
+                Err(err) => Err(err),
+            },
             // Magic links under /proc name the tracee's own files: follow them.
-            sys::openat(None, &c, flags | libc::O_CLOEXEC, mode)
-        } else {
-            let how = sys::OpenHow {
-                // flags is a non-negative int here (or has the sign bit of an unknown flag).
-                flags: (flags | libc::O_CLOEXEC) as u32 as u64,
-                mode: if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE {
-                    u64::from(mode)
-                } else {
-                    0
-                },
-                // SECURITY: the canonical path has no symlinks left (but a final one that is not
-                // followed): any symlink swapped in after the check makes the open fail.
-                resolve: libc::RESOLVE_NO_SYMLINKS,
-            };
-            sys::openat2(None, &c, &how)
+            _ if canonical.starts_with(b"/proc/") => {
+                sys::openat(Some(&root), &rel, flags | libc::O_CLOEXEC, mode)
+            }
+            // SECURITY: the canonical path has no symlinks left (but a final one that is not
+            // followed): any symlink swapped in after the check makes the open fail.
+            _ => sys::openat2(
+                Some(&root),
+                &rel,
+                &how(libc::RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT),
+            ),
         };
         sys::umask(old_umask);
         if let Some(s) = saved {
@@ -818,6 +936,24 @@ impl Supervisor {
             Ok(fd) => fd,
             Err(err) => return Reply::Answer(Answer::Errno(err)),
         };
+        if let Some(a) = &at {
+            // SECURITY: the kernel's resolution (RESOLVE_* flags) must have reached the object
+            // that was checked; anything else (a race, a rule the check did not model) is
+            // refused. A file O_CREAT made elsewhere by such a mismatch stays, empty.
+            let nofollow = if a.follow == syd_core::syscall::Follow::No {
+                libc::AT_SYMLINK_NOFOLLOW
+            } else {
+                0
+            };
+            let checked = sys::fstatat(Some(&root), &rel, nofollow);
+            let same = match (sys::fstat(&fd), checked) {
+                (Ok(x), Ok(y)) => (x.dev, x.ino) == (y.dev, y.ino),
+                _ => false,
+            };
+            if !same {
+                return Reply::Answer(Answer::Errno(Errno(e::EPERM)));
+            }
+        }
         let cloexec = if flags & libc::O_CLOEXEC != 0 {
             libc::O_CLOEXEC as u32
         } else {
@@ -835,16 +971,30 @@ impl Supervisor {
     }
 
     fn openat2(&mut self, n: &Notif, call: &Call, tracee: &Tracee, tgid: i32) -> Reply {
-        // struct open_how { u64 flags; u64 mode; u64 resolve; } at a2, size a3.
+        // struct open_how { u64 flags; u64 mode; u64 resolve; } at a2, size a3. The supervisor
+        // opens for the tracee, so it refuses what the kernel's openat2 refuses (fs/open.c
+        // build_open_how, copy_struct_from_user) instead of opening something else.
         let size = arg(n, 3);
-        let mut how = [0u8; 24];
-        if size >= 24 {
-            if let Err(err) = mem::read_exact(self.method, n.pid, arg(n, 2), &mut how) {
-                return Reply::Answer(Answer::Errno(err));
-            }
-            if !self.valid(n) {
-                return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
-            }
+        if size < 24 {
+            return Reply::Answer(Answer::Errno(Errno(libc::EINVAL)));
+        }
+        if size > 4096 {
+            return Reply::Answer(Answer::Errno(Errno(libc::E2BIG)));
+        }
+        let mut how = [0u8; 4096];
+        // size <= 4096 was checked just above.
+        let how = how.get_mut(..size as usize).unwrap_or_default();
+        if let Err(err) = mem::read_exact(self.method, n.pid, arg(n, 2), how) {
+            return Reply::Answer(Answer::Errno(err));
+        }
+        if !self.valid(n) {
+            return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
+        }
+        if how
+            .get(24..)
+            .is_some_and(|tail| tail.iter().any(|&b| b != 0))
+        {
+            return Reply::Answer(Answer::Errno(Errno(libc::E2BIG)));
         }
         let word = |i: usize| {
             let mut w = [0u8; 8];
@@ -852,6 +1002,9 @@ impl Supervisor {
             u64::from_ne_bytes(w)
         };
         let (flags, mode, resolve) = (word(0), word(1), word(2));
+        if let Some(errno) = open_how_errno(flags, mode, resolve) {
+            return Reply::Answer(Answer::Errno(Errno(errno)));
+        }
         let pa = PathArg {
             path: 1,
             dirfd: Some(0),
@@ -862,18 +1015,7 @@ impl Supervisor {
             null_is_dirfd: false,
             check: TypeCheck::None,
         };
-        if resolve != 0 {
-            // The supervisor cannot reproduce every RESOLVE_* rule on its own path; check as
-            // usual and let the kernel apply them to its own resolution.
-            let r = self.open(n, call, tracee, tgid, &pa, flags, mode, resolve);
-            return match r {
-                // SECURITY: openat2 with RESOLVE_* flags is continued after the check; the
-                // kernel enforces the flags but re-reads the path (race as for other paths).
-                Reply::Sent => Reply::Sent,
-                other => other,
-            };
-        }
-        self.open(n, call, tracee, tgid, &pa, flags, mode, 0)
+        self.open(n, call, tracee, tgid, &pa, flags, mode, resolve)
     }
 
     fn access(
@@ -930,9 +1072,15 @@ impl Supervisor {
         if inside {
             return None;
         }
-        let t = target.to_vec();
+        let method = self.method;
         Some(self.deny(n, call, tracee, Verdict::Deny, e::EACCES, || {
-            SubjectBuf::path(call.name, 0, &t, None)
+            if call.name == "fchdir" {
+                return SubjectBuf::fchdir();
+            }
+            // The report shows the argument as passed (SPEC §7.3).
+            let mut raw = [0u8; syd_core::limits::PATH_MAX];
+            let shown = mem::read_cstr(method, n.pid, arg(n, 0), &mut raw).unwrap_or(target);
+            SubjectBuf::path(call.name, 0, shown, None)
         }))
     }
 
@@ -991,6 +1139,119 @@ impl Supervisor {
 /// Argument `i` of a notification.
 pub(crate) fn arg(n: &Notif, i: u8) -> u64 {
     n.args.get(usize::from(i)).copied().unwrap_or(0)
+}
+
+/// `RESOLVE_IN_ROOT` (linux/openat2.h).
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// The flags open(2) knows (`VALID_OPEN_FLAGS`, include/linux/fcntl.h); the kernel ignores the
+/// others in open(2) and openat(2) but openat2(2) refuses them.
+const VALID_OPEN_FLAGS: i32 = libc::O_RDONLY
+    | libc::O_WRONLY
+    | libc::O_RDWR
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | libc::O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_SYNC
+    | libc::O_TMPFILE;
+
+/// The errno of an `open_how` the kernel refuses before any lookup (fs/open.c
+/// `build_open_how`/`build_open_flags`), for the rules the supervisor's own open would not
+/// repeat: unknown flag bits (upper half included), a mode without `O_CREAT`/`O_TMPFILE` or
+/// beyond `S_IALLUGO`, unknown `RESOLVE_*` bits, `RESOLVE_BENEATH` with `RESOLVE_IN_ROOT`.
+fn open_how_errno(flags: u64, mode: u64, resolve: u64) -> Option<i32> {
+    // VALID_OPEN_FLAGS is a positive int: the cast widens.
+    let valid = VALID_OPEN_FLAGS as u32 as u64;
+    // O_CREAT and O_TMPFILE are positive ints: the casts widen.
+    let tmpfile = libc::O_TMPFILE as u32 as u64;
+    let creating = flags & (libc::O_CREAT as u32 as u64) != 0 || flags & tmpfile == tmpfile;
+    // RESOLVE_NO_XDEV | NO_MAGICLINKS | NO_SYMLINKS | BENEATH | IN_ROOT | CACHED.
+    const VALID_RESOLVE: u64 = 0x3f;
+    const RESOLVE_BENEATH: u64 = 0x08;
+    let bad = flags & !valid != 0
+        || (creating && mode & !0o7777 != 0)
+        || (!creating && mode != 0)
+        || resolve & !VALID_RESOLVE != 0
+        || (resolve & RESOLVE_BENEATH != 0 && resolve & RESOLVE_IN_ROOT != 0);
+    bad.then_some(libc::EINVAL)
+}
+
+/// How an openat2 call with `RESOLVE_*` flags is repeated by the supervisor.
+struct ResolveAt<'a> {
+    /// The tracee's dirfd (or cwd).
+    base: Base,
+    /// The path as the tracee passed it.
+    raw: &'a [u8],
+    /// The `RESOLVE_*` flags.
+    resolve: u64,
+    /// Whether the final symlink was followed for the check.
+    follow: syd_core::syscall::Follow,
+}
+
+/// An `O_PATH` descriptor of the tracee's root (`/proc/<tid>/root`).
+fn open_root(tid: Pid) -> Result<Fd, Errno> {
+    let mut p = [0u8; 64];
+    let len = mem::fmt_proc(&mut p, tid, b"/root");
+    let c =
+        CStr::from_bytes_with_nul(p.get(..=len).unwrap_or(&[])).map_err(|_| Errno(libc::EINVAL))?;
+    sys::open(c, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)
+}
+
+/// The tracee's cwd or descriptor as a descriptor of the supervisor's own.
+fn open_base(tracee: &Tracee, base: Base) -> Result<Fd, Errno> {
+    match base {
+        Base::Fd(fd) => {
+            let pidfd = sys::pidfd_open(tracee.tgid)?;
+            sys::pidfd_getfd(&pidfd, fd).map_err(|err| {
+                if err.0 == libc::EBADF {
+                    err
+                } else {
+                    Errno(e::EBADF)
+                }
+            })
+        }
+        Base::Cwd | Base::None => {
+            let mut p = [0u8; 64];
+            let len = mem::fmt_proc(&mut p, tracee.tid, b"/cwd");
+            let c = CStr::from_bytes_with_nul(p.get(..=len).unwrap_or(&[]))
+                .map_err(|_| Errno(libc::EINVAL))?;
+            sys::open(c, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)
+        }
+    }
+}
+
+/// A canonical path without its leading `/`, NUL-terminated, for lookups from the root
+/// descriptor; `.` for `/`. A path holding a NUL (impossible for a canonical one) becomes `.`.
+fn relative_cstr(canonical: &[u8]) -> alloc::ffi::CString {
+    let rel = canonical.strip_prefix(b"/").unwrap_or(canonical);
+    let rel = if rel.is_empty() { &b"."[..] } else { rel };
+    alloc::ffi::CString::new(rel).unwrap_or_else(|_| alloc::ffi::CString::from(c"."))
+}
+
+fn path_resolve(r: syd_core::syscall::Resolve) -> Resolve {
+    match r {
+        syd_core::syscall::Resolve::Exist => Resolve::Exist,
+        syd_core::syscall::Resolve::NoLast => Resolve::NoLast,
+    }
+}
+
+fn path_follow(f: syd_core::syscall::Follow) -> Follow {
+    match f {
+        syd_core::syscall::Follow::Yes => Follow::Yes,
+        syd_core::syscall::Follow::No => Follow::No,
+    }
 }
 
 /// An owned copy of a report's subject, made only when a violation is reported.
@@ -1066,6 +1327,20 @@ fn path_subject(call: &Call, pa: &PathArg, raw: &[u8], n: &Notif, tracee: &Trace
         }
     }
     SubjectBuf::path(call.name, index, raw, prefix.as_deref())
+}
+
+/// The type check of `rename`'s second path (SPEC §2.9): when the first path (canonical, its
+/// final symlink not followed) is a directory, an existing target must be an empty directory.
+fn rename_target_check(first: &[u8]) -> TypeCheck {
+    let is_dir = crate::setup::cstring(first)
+        .ok()
+        .and_then(|c| sys::fstatat(None, &c, libc::AT_SYMLINK_NOFOLLOW).ok())
+        .is_some_and(|st| st.mode & libc::S_IFMT == libc::S_IFDIR);
+    if is_dir {
+        TypeCheck::EmptyDir
+    } else {
+        TypeCheck::None
+    }
 }
 
 /// The type-check errno of a denied path, if the object exists and fails the check.
@@ -1150,6 +1425,21 @@ fn status_field(status: &[u8], name: &[u8]) -> Option<u64> {
     })
 }
 
+/// The start time of `tid` (field 22 of /proc/TID/stat, in clock ticks since boot).
+fn read_start_time(tid: Pid) -> Option<u64> {
+    let mut buf = [0u8; 1024];
+    let n = read_proc_file(tid, b"/stat", &mut buf).ok()?;
+    let s = buf.get(..n)?;
+    // "pid (comm) state ppid ...": comm may hold spaces and ')'; fields follow the last ')'.
+    let close = s.iter().rposition(|&b| b == b')')?;
+    let field = s
+        .get(close + 1..)?
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(19)?;
+    core::str::from_utf8(field).ok()?.parse().ok()
+}
+
 fn read_status_ids(tid: Pid) -> Option<(i32, i32)> {
     let mut buf = [0u8; 2048];
     let n = read_proc_file(tid, b"/status", &mut buf).ok()?;
@@ -1177,29 +1467,52 @@ fn read_umask(tid: Pid) -> Option<u32> {
     Some(v)
 }
 
-/// The filesystem identity of a tracee, taken on for an emulated call.
+/// The filesystem identity of a tracee, taken on for an emulated call: fsuid, fsgid,
+/// supplementary groups and effective capabilities.
 struct Creds {
     fsuid: u32,
     fsgid: u32,
     groups: Vec<u32>,
+    /// The tracee's effective capabilities, 0 when they belong to another user namespace.
+    cap_eff: u64,
 }
 
 /// What [`Creds::enter`] replaced.
 struct Saved {
     fsuid: u32,
     fsgid: u32,
+    caps: Option<sys::Caps>,
+}
+
+/// Whether `tid` lives in the supervisor's user namespace (its capabilities mean the same).
+fn same_user_ns(tid: Pid) -> bool {
+    let mut theirs = [0u8; 64];
+    let mut ours = [0u8; 64];
+    let mut path = [0u8; 64];
+    let len = mem::fmt_proc(&mut path, tid, b"/ns/user");
+    let Ok(p) = CStr::from_bytes_with_nul(path.get(..=len).unwrap_or(&[])) else {
+        return false;
+    };
+    match (
+        sys::readlinkat(None, p, &mut theirs),
+        sys::readlinkat(None, c"/proc/self/ns/user", &mut ours),
+    ) {
+        (Ok(a), Ok(b)) => theirs.get(..a) == ours.get(..b),
+        _ => false,
+    }
 }
 
 impl Creds {
+    /// The identity of `tid`, or `None` when it is the supervisor's own (nothing to change).
     fn of(tid: Pid) -> Option<Creds> {
         let mut buf = [0u8; 4096];
         let n = read_proc_file(tid, b"/status", &mut buf).ok()?;
         let s = buf.get(..n)?;
+        let field = |name: &[u8]| -> Option<&[u8]> {
+            s.split(|&b| b == b'\n').find_map(|l| l.strip_prefix(name))
+        };
         let fourth = |name: &[u8]| -> Option<u32> {
-            let line = s
-                .split(|&b| b == b'\n')
-                .find_map(|l| l.strip_prefix(name))?;
-            let v = line
+            let v = field(name)?
                 .split(|b| b.is_ascii_whitespace())
                 .filter(|w| !w.is_empty())
                 .nth(3)?;
@@ -1207,12 +1520,16 @@ impl Creds {
         };
         let fsuid = fourth(b"Uid:")?;
         let fsgid = fourth(b"Gid:")?;
-        if fsuid == 0 && fsgid == 0 {
+        let cap_eff = core::str::from_utf8(field(b"CapEff:")?.trim_ascii())
+            .ok()
+            .and_then(|h| u64::from_str_radix(h, 16).ok())?;
+        // SECURITY: capabilities held in another user namespace give nothing here.
+        let cap_eff = if same_user_ns(tid) { cap_eff } else { 0 };
+        let ours = sys::capget().ok()?;
+        if fsuid == 0 && fsgid == 0 && cap_eff == ours.effective {
             return None;
         }
-        let groups = s
-            .split(|&b| b == b'\n')
-            .find_map(|l| l.strip_prefix(b"Groups:"))
+        let groups = field(b"Groups:")
             .map(|l| {
                 l.split(|b| b.is_ascii_whitespace())
                     .filter_map(|w| core::str::from_utf8(w).ok()?.parse().ok())
@@ -1223,14 +1540,24 @@ impl Creds {
             fsuid,
             fsgid,
             groups,
+            cap_eff,
         })
     }
 
     fn enter(&self) -> Saved {
+        let caps = sys::capget().ok();
         let _ = sys::setgroups_thread(&self.groups);
         let fsgid = sys::setfsgid(self.fsgid);
         let fsuid = sys::setfsuid(self.fsuid);
-        Saved { fsuid, fsgid }
+        if let Some(c) = caps {
+            // SECURITY: the open runs with no capability the tracee lacks (a root tracee that
+            // dropped CAP_DAC_OVERRIDE must not regain it through the supervisor).
+            let _ = sys::capset(&sys::Caps {
+                effective: self.cap_eff & c.permitted,
+                ..c
+            });
+        }
+        Saved { fsuid, fsgid, caps }
     }
 }
 
@@ -1238,6 +1565,9 @@ impl Saved {
     fn leave(self) {
         sys::setfsuid(self.fsuid);
         sys::setfsgid(self.fsgid);
+        if let Some(c) = self.caps {
+            let _ = sys::capset(&c);
+        }
         let _ = sys::setgroups_thread(&[]);
     }
 }

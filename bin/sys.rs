@@ -1438,6 +1438,88 @@ pub fn setgroups_thread(groups: &[u32]) -> Result<(), Errno> {
     cvt_long(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }).map(drop)
 }
 
+/// Capability sets of a thread, as 64-bit masks (bit N = capability N).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    /// The effective set.
+    pub effective: u64,
+    /// The permitted set.
+    pub permitted: u64,
+    /// The inheritable set.
+    pub inheritable: u64,
+}
+
+/// `struct __user_cap_header_struct` (linux/capability.h).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: c_int,
+}
+
+/// `struct __user_cap_data_struct` (linux/capability.h); version 3 uses two, low word first.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3` (linux/capability.h): 64-bit sets.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// The calling thread's capabilities (`capget(2)`).
+pub fn capget() -> Result<Caps, Errno> {
+    let mut hdr = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: hdr is a valid header and data holds the two structs version 3 writes.
+    cvt_long(unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    })?;
+    let [lo, hi] = data;
+    let join = |l: u32, h: u32| u64::from(l) | (u64::from(h) << 32);
+    Ok(Caps {
+        effective: join(lo.effective, hi.effective),
+        permitted: join(lo.permitted, hi.permitted),
+        inheritable: join(lo.inheritable, hi.inheritable),
+    })
+}
+
+/// Sets the calling thread's capabilities (`capset(2)`); only this thread changes.
+pub fn capset(caps: &Caps) -> Result<(), Errno> {
+    let mut hdr = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    // Splitting a 64-bit mask into its two 32-bit halves: the truncation is the point.
+    let split = |v: u64| (v as u32, (v >> 32) as u32);
+    let (el, eh) = split(caps.effective);
+    let (pl, ph) = split(caps.permitted);
+    let (il, ih) = split(caps.inheritable);
+    let data = [
+        CapData {
+            effective: el,
+            permitted: pl,
+            inheritable: il,
+        },
+        CapData {
+            effective: eh,
+            permitted: ph,
+            inheritable: ih,
+        },
+    ];
+    // SAFETY: hdr is a valid header and data holds the two structs version 3 reads.
+    cvt_long(unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) })
+        .map(drop)
+}
+
 /// Reads directory entries of `dir` into `buf` (`getdents64(2)`); returns the bytes read, 0 at
 /// the end. Parse them with [`dirents`].
 pub fn getdents(dir: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
