@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 
 use syd_core::addr::{parse_sockaddr, AddrError, RawSockAddr, SockAddr};
 use syd_core::report::Subject;
-use syd_core::sandbox::{check_addr, Decision, Mode, Net, Verdict};
+use syd_core::sandbox::{check_addr, Mode, Net, Verdict};
 use syd_core::syscall::NetCall;
 
 use crate::mem;
@@ -175,6 +175,9 @@ impl Supervisor {
                 if let Err(err) = mem::read_exact(self.method, n.pid, args[1], h) {
                     return Reply::Answer(Answer::Errno(err));
                 }
+                if !self.valid(n) {
+                    return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
+                }
                 (read_word(&hdr, 0, ptr), read_word(&hdr, ptr, 4))
             }
             // SECURITY: listen/accept/getsockname carry no address; they only settle the
@@ -232,8 +235,7 @@ impl Supervisor {
         } else {
             Net::Connect
         };
-        let tasks = &self.tasks;
-        let traced = |id: u32| i32::try_from(id).is_ok_and(|id| tasks.contains_key(&id));
+        let traced = |id: u32| self.traced(id);
         let verdict = check_addr(&self.global, self.policy(tgid), group, &addr, &traced);
         let errno = match net {
             NetCall::Bind => e::EADDRNOTAVAIL,
@@ -256,11 +258,11 @@ impl Supervisor {
                     },
                 );
                 self.violation = true;
-                return Reply::Answer(if self.dry_run {
-                    Answer::Continue
-                } else {
-                    self.decide(tracee, e::EAFNOSUPPORT)
-                });
+                if self.dry_run {
+                    return Reply::Answer(Answer::Continue);
+                }
+                self.apply_decision(tracee);
+                return Reply::Answer(Answer::Errno(Errno(e::EAFNOSUPPORT)));
             }
             v => {
                 let fdv = i64::try_from(fd).unwrap_or(-1);
@@ -277,12 +279,15 @@ impl Supervisor {
                     );
                     self.violation = true;
                 }
-                let a = if self.dry_run {
-                    Answer::Continue
-                } else {
-                    self.decide(tracee, errno)
-                };
-                return Reply::Answer(a);
+                if self.dry_run {
+                    return Reply::Answer(Answer::Continue);
+                }
+                // SECURITY: a filtered denial is still denied, but it is no violation: no
+                // report, and no kill or killall.
+                if v == Verdict::Deny {
+                    self.apply_decision(tracee);
+                }
+                return Reply::Answer(Answer::Errno(Errno(errno)));
             }
         }
         if net == NetCall::Bind && self.global.allow_successful_bind {
@@ -322,25 +327,6 @@ impl Supervisor {
         // SECURITY: the address was checked; a thread rewriting it before the kernel reads it
         // again is the address race of SPEC §9 #1.
         Reply::Answer(Answer::Continue)
-    }
-
-    /// The decision after a reported network denial.
-    fn decide(&mut self, tracee: &Tracee, errno: i32) -> Answer {
-        match self.global.decision {
-            Decision::Kill => {
-                let _ = sys::kill(tracee.tgid, libc::SIGKILL);
-            }
-            Decision::KillAll => {
-                let code = if self.global.exit_code > 0 {
-                    self.global.exit_code & 0xff
-                } else {
-                    137
-                };
-                self.exit_now = Some(code);
-            }
-            _ => {}
-        }
-        Answer::Errno(Errno(errno))
     }
 
     /// Binds a duplicate of the tracee's socket to the checked address, learns the address the

@@ -1023,6 +1023,15 @@ fn violation_decisions_and_dry_run_apply_to_network_denials() {
     );
     assert_eq!(contexts(&out), ["connect(3, ?:AF_NETLINK)"]);
     assert_eq!(out.code(), Some(137), "{out:#?}");
+    // A filtered denial is denied but is no violation: no report, no kill.
+    let filter = format!("filter/network+inet:127.0.0.1@{port}");
+    let out = run(
+        &[DENY, &filter, "core/violation/decision:kill"],
+        &["connect", "inet", &a],
+    );
+    assert_eq!(out.stdout, "err ECONNREFUSED\n", "{out:#?}");
+    assert!(contexts(&out).is_empty(), "{out:#?}");
+    assert_eq!(out.code(), Some(1), "{out:#?}");
 }
 
 #[test]
