@@ -227,6 +227,16 @@ impl Emitter {
     fn dispatch(&mut self, f: &ArchFilter) -> Result<(), CompileError> {
         let endian = f.arch.endian;
         let word = f.arch.word;
+        // Numbers newer than the tables first (A holds nr).
+        for &(lo, hi) in f.unknown() {
+            let skip = self.label()?;
+            self.b
+                .jump(Jmp::Ge, lo, Target::Next, Target::Label(skip))?;
+            self.b
+                .jump(Jmp::Gt, hi, Target::Label(skip), Target::Next)?;
+            self.b.ret(f.unknown_action.ret())?;
+            self.b.bind(skip)?;
+        }
         // One block per distinct decision.
         let mut blocks: heapless::Vec<(SyscallView<'_>, Label), MAX_FILTER_SYSCALLS> =
             heapless::Vec::new();
@@ -379,6 +389,13 @@ pub fn write_pfc(filters: &[ArchFilter], out: &mut dyn fmt::Write) -> fmt::Resul
                 out.write_str("\n")?;
             }
             writeln!(out, "  action {};", s.fin())?;
+        }
+        for &(lo, hi) in f.unknown() {
+            writeln!(
+                out,
+                "if ($syscall >= {lo} && $syscall <= {hi}) # unknown to the tables"
+            )?;
+            writeln!(out, "  action {};", f.unknown_action)?;
         }
         writeln!(out, "# default action\naction {};", f.default)?;
     }

@@ -202,6 +202,11 @@ pub struct ArchFilter {
     pub arch: &'static Arch,
     /// The action for syscalls without an entry.
     pub default: Action,
+    /// Number ranges (first, last) answered with `unknown_action` before anything else: the
+    /// numbers beyond the architecture's table, i.e. syscalls newer than the tables.
+    unknown: heapless::Vec<(u32, u32), 4>,
+    /// The action for numbers in `unknown`.
+    pub unknown_action: Action,
     entries: heapless::Vec<Entry, MAX_FILTER_SYSCALLS>,
     layers: heapless::Vec<Layer, MAX_FILTER_LAYERS>,
     rules: heapless::Vec<Rule, MAX_FILTER_RULES>,
@@ -213,6 +218,8 @@ impl ArchFilter {
         ArchFilter {
             arch,
             default,
+            unknown: heapless::Vec::new(),
+            unknown_action: default,
             entries: heapless::Vec::new(),
             layers: heapless::Vec::new(),
             rules: heapless::Vec::new(),
@@ -281,6 +288,20 @@ impl ArchFilter {
             })
     }
 
+    /// Answers the numbers of `ranges` (first, last; at most four) with `action`, before any
+    /// entry: for syscalls the tables do not know. Errors: more than four ranges.
+    pub fn set_unknown(&mut self, ranges: &[(u32, u32)], action: Action) -> Result<(), ModelError> {
+        self.unknown = heapless::Vec::from_slice(ranges)
+            .map_err(|_| ModelError::TooManyLayers { limit: 4 })?;
+        self.unknown_action = action;
+        Ok(())
+    }
+
+    /// The ranges of [`ArchFilter::set_unknown`].
+    pub fn unknown(&self) -> &[(u32, u32)] {
+        &self.unknown
+    }
+
     /// The syscalls with entries, in ascending number order.
     pub fn syscalls(&self) -> impl Iterator<Item = SyscallView<'_>> + '_ {
         self.entries.iter().map(move |e| SyscallView {
@@ -301,6 +322,9 @@ impl ArchFilter {
 
     /// The action for `data`, assuming its architecture (and x32 bit) belongs to this filter.
     pub fn evaluate(&self, nr: u32, args: &[u64; 6]) -> Action {
+        if self.unknown.iter().any(|&(lo, hi)| (lo..=hi).contains(&nr)) {
+            return self.unknown_action;
+        }
         match self.syscall(nr) {
             Some(s) => s.evaluate(self.arch.word, args),
             None => self.default,

@@ -820,6 +820,55 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
     Ok(Some(fin))
 }
 
+/// ENOSYS of an architecture (asm-generic 38; mips 89; parisc 251).
+pub fn enosys(arch: &Arch) -> u16 {
+    match arch.name {
+        "mips" | "mips64" => 89,
+        "parisc" | "parisc64" => 251,
+        _ => 38,
+    }
+}
+
+/// The syscall numbers beyond an architecture's table, as ranges (first, last): everything
+/// above its highest number, and on x32 and arm the gaps before their ABI-private numbers.
+pub fn unknown_ranges(arch: &Arch) -> ArrayVec<(u32, u32), 4> {
+    let mut out = ArrayVec::new();
+    let max_below = |limit: u32| {
+        arch.syscalls
+            .iter()
+            .map(|&(_, nr)| nr)
+            .filter(|&nr| nr < limit)
+            .max()
+    };
+    let max = arch.syscalls.iter().map(|&(_, nr)| nr).max().unwrap_or(0);
+    match arch.name {
+        // x32's own calls start at 512 (with the x32 bit); common ones end below.
+        "x32" => {
+            let bit = crate::arch::X32_SYSCALL_BIT;
+            if let Some(m) = max_below(bit + 512) {
+                out.push((m + 1, bit + 511));
+            }
+        }
+        // ARM's private calls live at 0x0f0000 and up.
+        "arm" => {
+            if let Some(m) = max_below(0x000f_0000) {
+                out.push((m + 1, 0x000e_ffff));
+            }
+        }
+        _ => {}
+    }
+    let top = if arch.name == "x86_64" {
+        // Numbers with the x32 bit are dispatched to the x32 filter before this one.
+        crate::arch::X32_SYSCALL_BIT - 1
+    } else {
+        u32::MAX
+    };
+    if max < top {
+        out.push((max + 1, top));
+    }
+    out
+}
+
 /// Builds the filter model of `arch` for the start-up policy `sb`.
 ///
 /// Errors when the model exceeds its limits (never with the built-in lists).
@@ -847,6 +896,10 @@ pub fn build(
         net: effective(sb.task.network, bpf_only),
     };
     let mut f = ArchFilter::new(arch, default);
+    // SECURITY: syscalls newer than the tables (e.g. fchmodat2, Linux 6.6, which changes modes
+    // by path) would pass every check unseen: refuse them with ENOSYS so that libc falls back
+    // to the calls the sandbox knows.
+    f.set_unknown(&unknown_ranges(arch), Action::Errno(enosys(arch)))?;
     for &(name, nr) in arch.syscalls {
         let mut p = Plan::new();
         let Some(fin) = plan(&ctx, name, &mut p)? else {
