@@ -571,13 +571,13 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
             }
         }
         if name == "ioctl" {
-            for &(_, req) in c.ioctls {
+            for (_, req) in c.ioctls() {
                 plan.rule(&[int(1, Cmp::Eq, u64::from(req))], Then::Pass)?;
             }
             plan.close(DENY)?;
         }
     } else if name == "ioctl" && ctx.sb.global.restrict_io_control {
-        for &(_, req) in c.ioctls {
+        for (_, req) in c.ioctls() {
             plan.rule(&[int(1, Cmp::Eq, u64::from(req))], Then::Pass)?;
         }
         plan.close(DENY)?;
@@ -818,7 +818,7 @@ pub fn build(
         net: effective(sb.task.network, bpf_only),
     };
     let mut f = ArchFilter::new(arch, default);
-    for &(name, nr) in arch.syscalls {
+    for (name, nr) in arch.syscalls() {
         let mut p = Plan::new();
         let Some(fin) = plan(&ctx, name, &mut p)? else {
             continue;
