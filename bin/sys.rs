@@ -1243,37 +1243,166 @@ pub fn notif_set_sync_wake_up(listener: &Fd) -> Result<(), Errno> {
 // ---------------------------------------------------------------------------------------------
 // Supervisor support
 
-/// The heap: musl's malloc. Only start-up, task bookkeeping and magic commands allocate; the
-/// per-notification path does not.
-#[cfg(not(test))]
-struct Malloc;
+/// Smallest block of the heap: room for the free-list link, and the alignment of every small
+/// block (as malloc's).
+const HEAP_MIN: usize = 16;
 
-#[cfg(not(test))]
-// SAFETY: malloc/aligned_alloc return memory suitably aligned for the requested layout (or
-// NULL, which GlobalAlloc allows), and free accepts exactly what they returned.
-unsafe impl core::alloc::GlobalAlloc for Malloc {
-    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
-        if layout.align() <= 16 {
-            // SAFETY: malloc has no preconditions; its memory is aligned to 16 on every target.
-            unsafe { libc::malloc(layout.size()).cast() }
-        } else {
-            // SAFETY: the alignment is a power of two (Layout guarantees it); the size is
-            // rounded up to a multiple of it as aligned_alloc requires.
-            let size = layout.size().next_multiple_of(layout.align());
-            // SAFETY: see above: a power-of-two alignment and a size that is a multiple of it.
-            unsafe { libc::aligned_alloc(layout.align(), size).cast() }
+/// Largest small block; bigger requests get their own mapping.
+const HEAP_MAX_SMALL: usize = 2048;
+
+/// Size classes 16, 32, .., 2048 bytes.
+const HEAP_CLASSES: usize = 8;
+
+/// Bytes mapped at a time for small blocks.
+const HEAP_ARENA: usize = 64 * 1024;
+
+/// The heap of the binary: power-of-two size classes with one free list each, carved from
+/// 64 KiB anonymous mappings; blocks above 2 KiB, or aligned to more than 16, get a mapping of
+/// their own. It replaces musl's malloc (about 6 KiB of code in a 200 KiB binary). Only
+/// start-up, task bookkeeping and magic commands allocate; the per-notification path does not,
+/// so the simple policy (small blocks are reused but never unmapped) costs little.
+pub struct Heap {
+    /// Held while `state` is in use. The binary is single-threaded; the lock keeps the heap
+    /// sound should that ever change.
+    lock: core::sync::atomic::AtomicBool,
+    /// Free lists and the unused rest of the current arena.
+    state: core::cell::UnsafeCell<HeapState>,
+}
+
+/// The mutable part of [`Heap`].
+struct HeapState {
+    /// Head of each class's free list; the first word of a free block points to the next.
+    free: [*mut u8; HEAP_CLASSES],
+    /// Next unused byte of the current arena (a multiple of 16), and its end.
+    next: usize,
+    end: usize,
+}
+
+// SAFETY: `state` is only touched with `lock` held (see `Heap::with`).
+unsafe impl Sync for Heap {}
+
+impl Heap {
+    /// An empty heap; it maps memory on first use.
+    pub const fn new() -> Heap {
+        Heap {
+            lock: core::sync::atomic::AtomicBool::new(false),
+            state: core::cell::UnsafeCell::new(HeapState {
+                free: [core::ptr::null_mut(); HEAP_CLASSES],
+                next: 0,
+                end: 0,
+            }),
         }
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, _: core::alloc::Layout) {
-        // SAFETY: ptr came from alloc above (the GlobalAlloc contract).
-        unsafe { libc::free(ptr.cast()) }
+    /// The size class of `layout`, or `None` for a block that gets its own mapping.
+    fn class(layout: core::alloc::Layout) -> Option<usize> {
+        if layout.size() > HEAP_MAX_SMALL || layout.align() > HEAP_MIN {
+            return None;
+        }
+        let size = layout.size().max(HEAP_MIN).next_power_of_two();
+        // size is a power of two from 16 to 2048: the class index is 0..=7.
+        Some((size.trailing_zeros() - HEAP_MIN.trailing_zeros()) as usize)
+    }
+
+    /// Runs `f` on the state with the lock held.
+    fn with<T>(&self, f: impl FnOnce(&mut HeapState) -> T) -> T {
+        use core::sync::atomic::Ordering;
+        while self
+            .lock
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        // SAFETY: the lock is held, so this is the only reference to the state.
+        let r = f(unsafe { &mut *self.state.get() });
+        self.lock.store(false, Ordering::Release);
+        r
+    }
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Maps `len` bytes of zeroed private memory (`mmap(2)`), or returns NULL.
+fn map_anon(len: usize) -> *mut u8 {
+    // SAFETY: an anonymous mapping at an address of the kernel's choice replaces nothing.
+    let r = unsafe {
+        syscalls::syscall6(
+            Sysno::mmap,
+            0,
+            len,
+            (libc::PROT_READ | libc::PROT_WRITE).cast_unsigned() as usize, // small flag bits
+            (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS).cast_unsigned() as usize, // likewise
+            usize::MAX,                                                    // fd -1: none
+            0,
+        )
+    };
+    r.map_or(core::ptr::null_mut(), |a| a as *mut u8)
+}
+
+// SAFETY: small blocks come from disjoint parts of arenas or from a free list that only holds
+// blocks of the same class that were given back; each class size is a multiple of 16, the
+// arenas are page-aligned and `next` stays a multiple of 16, so every small block is aligned
+// to 16, which is all `class` admits. Other blocks are whole mappings (page-aligned, at most
+// a page of alignment asked for, else NULL) and are unmapped with the length they were mapped
+// with: the layout that `dealloc` gets is the one `alloc` got.
+unsafe impl core::alloc::GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        let Some(c) = Heap::class(layout) else {
+            if layout.align() > 4096 {
+                return core::ptr::null_mut();
+            }
+            return map_anon(layout.size());
+        };
+        self.with(|st| {
+            let Some(head) = st.free.get_mut(c) else {
+                return core::ptr::null_mut();
+            };
+            if !head.is_null() {
+                let block = *head;
+                // SAFETY: a free block's first word holds the next free block (see dealloc).
+                *head = unsafe { block.cast::<*mut u8>().read() };
+                return block;
+            }
+            let size = HEAP_MIN << c;
+            if st.end - st.next < size {
+                let arena = map_anon(HEAP_ARENA);
+                if arena.is_null() {
+                    return arena;
+                }
+                st.next = arena as usize;
+                st.end = st.next + HEAP_ARENA;
+            }
+            let block = st.next as *mut u8;
+            st.next += size;
+            block
+        })
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
+        let Some(c) = Heap::class(layout) else {
+            // SAFETY: ptr is a mapping of layout.size() bytes that alloc made for this block.
+            let _ = unsafe { syscalls::syscall2(Sysno::munmap, ptr as usize, layout.size()) };
+            return;
+        };
+        self.with(|st| {
+            if let Some(head) = st.free.get_mut(c) {
+                // SAFETY: ptr is a block of this class (at least 16 bytes, aligned to 16) that
+                // the caller gives up: its first word can hold the link.
+                unsafe { ptr.cast::<*mut u8>().write(*head) };
+                *head = ptr;
+            }
+        });
     }
 }
 
 #[cfg(not(test))]
 #[global_allocator]
-static ALLOC: Malloc = Malloc;
+static ALLOC: Heap = Heap::new();
 
 /// Writes all of `buf` to the descriptor number `fd`, which stays open (standard streams).
 pub fn write_raw(fd: c_int, buf: &[u8]) -> Result<(), Errno> {
