@@ -186,6 +186,12 @@ fn dirfd(dir: Option<&Fd>) -> c_int {
     dir.map_or(libc::AT_FDCWD, Fd::raw)
 }
 
+/// A C `int` argument (descriptor, flags) as a raw system call argument: the kernel reads the
+/// low 32 bits only, so zero-extending keeps negative values such as `AT_FDCWD` intact.
+fn fd_arg(n: c_int) -> usize {
+    n.cast_unsigned() as usize // u32 widens
+}
+
 /// A process or thread id (a kernel `pid_t`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pid(pub i32);
@@ -497,18 +503,35 @@ impl Stat {
 /// Status of an open descriptor (`fstat(2)`).
 pub fn fstat(fd: &Fd) -> Result<Stat, Errno> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: st is valid for writes of a struct stat.
-    cvt(unsafe { libc::fstat(fd.0, st.as_mut_ptr()) })?;
+    // SAFETY: st is valid for writes of a struct stat, the kernel's layout on the 64-bit ABIs
+    // whose Sysno has fstat. (musl's wrapper adds a fallback for kernels older than 3.6.)
+    raw(unsafe { syscalls::syscall2(Sysno::fstat, fd_arg(fd.0), st.as_mut_ptr() as usize) })?;
     // SAFETY: fstat succeeded, so the kernel filled st.
     Ok(Stat::from(unsafe { st.assume_init_ref() }))
 }
+
+/// `newfstatat(2)`, which the `syscalls` crate calls `fstatat` on the ABIs of the generic table.
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+const SYS_NEWFSTATAT: Sysno = Sysno::fstatat;
+/// `newfstatat(2)`.
+#[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64")))]
+const SYS_NEWFSTATAT: Sysno = Sysno::newfstatat;
 
 /// Status of `path` relative to `dir` (`fstatat(2)`); `flags` take `AT_SYMLINK_NOFOLLOW` and
 /// `AT_EMPTY_PATH`.
 pub fn fstatat(dir: Option<&Fd>, path: &CStr, flags: c_int) -> Result<Stat, Errno> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: path is NUL-terminated and st is valid for writes of a struct stat.
-    cvt(unsafe { libc::fstatat(dirfd(dir), path.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // SAFETY: path is NUL-terminated and st is valid for writes of a struct stat, the kernel's
+    // layout on the 64-bit ABIs whose Sysno has newfstatat.
+    raw(unsafe {
+        syscalls::syscall4(
+            SYS_NEWFSTATAT,
+            fd_arg(dirfd(dir)),
+            path.as_ptr() as usize,
+            st.as_mut_ptr() as usize,
+            fd_arg(flags),
+        )
+    })?;
     // SAFETY: fstatat succeeded, so the kernel filled st.
     Ok(Stat::from(unsafe { st.assume_init_ref() }))
 }
@@ -541,8 +564,18 @@ pub fn utimensat(
         Ok(ts)
     };
     let times = [spec(atime)?, spec(mtime)?];
-    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads.
-    cvt(unsafe { libc::utimensat(dirfd(dir), path.as_ptr(), times.as_ptr(), flags) }).map(drop)
+    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads (musl's
+    // timespec is the kernel's on the 64-bit ABIs whose Sysno has utimensat).
+    raw(unsafe {
+        syscalls::syscall4(
+            Sysno::utimensat,
+            fd_arg(dirfd(dir)),
+            path.as_ptr() as usize,
+            times.as_ptr() as usize,
+            fd_arg(flags),
+        )
+    })
+    .map(drop)
 }
 
 /// The type of the file system that holds `path` (`statfs(2)`'s `f_type`: a `*_SUPER_MAGIC` of
@@ -581,7 +614,7 @@ pub fn pwrite(fd: &Fd, buf: &[u8], off: u64) -> Result<usize, Errno> {
 pub fn pipe2(flags: c_int) -> Result<(Fd, Fd), Errno> {
     let mut fds = [-1; 2];
     // SAFETY: fds has room for the two descriptors pipe2 writes.
-    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), flags) })?;
+    raw(unsafe { syscalls::syscall2(Sysno::pipe2, fds.as_mut_ptr() as usize, fd_arg(flags)) })?;
     let [r, w] = fds;
     Ok((Fd(r), Fd(w)))
 }
@@ -591,7 +624,15 @@ pub fn pipe2(flags: c_int) -> Result<(Fd, Fd), Errno> {
 pub fn socketpair(ty: c_int) -> Result<(Fd, Fd), Errno> {
     let mut fds = [-1; 2];
     // SAFETY: fds has room for the two descriptors socketpair writes.
-    cvt(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) })?;
+    raw(unsafe {
+        syscalls::syscall4(
+            Sysno::socketpair,
+            fd_arg(libc::AF_UNIX),
+            fd_arg(ty),
+            0,
+            fds.as_mut_ptr() as usize,
+        )
+    })?;
     let [a, b] = fds;
     Ok((Fd(a), Fd(b)))
 }
@@ -640,11 +681,43 @@ pub fn send_fd(sock: &Fd, fd: &Fd) -> Result<(), Errno> {
         libc::CMSG_DATA(c).cast::<c_int>().write_unaligned(fd.0);
     }
     loop {
-        // SAFETY: msg and everything it points to live until the call returns.
-        match cvt_size(unsafe { libc::sendmsg(sock.0, &msg, libc::MSG_NOSIGNAL) }) {
+        let msg_ptr: *const libc::msghdr = &msg;
+        // SAFETY: msg and everything it points to live until the call returns. Its padding and
+        // the control header's are zero (msghdr_one, a zeroed buffer), which is why musl's
+        // wrapper copies both on 64-bit ABIs.
+        match raw(unsafe {
+            syscalls::syscall3(
+                Sysno::sendmsg,
+                fd_arg(sock.0),
+                msg_ptr as usize,
+                fd_arg(libc::MSG_NOSIGNAL),
+            )
+        }) {
             Ok(_) => return Ok(()),
             Err(Errno(libc::EINTR)) => {}
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `recvmsg(2)` with `MSG_CMSG_CLOEXEC`, retried on `EINTR`; returns the data bytes read.
+fn recvmsg_cloexec(sock: &Fd, msg: &mut libc::msghdr) -> Result<usize, Errno> {
+    let msg_ptr: *mut libc::msghdr = msg;
+    loop {
+        // SAFETY: msg's buffers are valid for writes of the lengths it declares. musl's msghdr
+        // is the kernel's, with each 32-bit length paired with a zero padding word (msghdr_one)
+        // on the side the byte order needs, so the kernel's size_t fields read and write the
+        // right values.
+        match raw(unsafe {
+            syscalls::syscall3(
+                Sysno::recvmsg,
+                fd_arg(sock.0),
+                msg_ptr as usize,
+                fd_arg(libc::MSG_CMSG_CLOEXEC),
+            )
+        }) {
+            Err(Errno(libc::EINTR)) => {}
+            r => return r,
         }
     }
 }
@@ -659,13 +732,7 @@ pub fn recv_fd(sock: &Fd) -> Result<Fd, Errno> {
     };
     let mut ctl = CmsgOneFd([0; 32]);
     let mut msg = msghdr_one(&mut iov, &mut ctl);
-    let n = loop {
-        // SAFETY: msg's buffers are valid for writes of the lengths it declares.
-        match cvt_size(unsafe { libc::recvmsg(sock.0, &mut msg, libc::MSG_CMSG_CLOEXEC) }) {
-            Err(Errno(libc::EINTR)) => {}
-            r => break r?,
-        }
-    };
+    let n = recvmsg_cloexec(sock, &mut msg)?;
     // SAFETY: recvmsg set msg_controllen to the bytes it wrote; CMSG_FIRSTHDR checks it before
     // returning a header, and cmsg_len is checked before the data is read.
     let fd = unsafe {
@@ -840,30 +907,41 @@ pub fn chroot(path: &CStr) -> Result<(), Errno> {
     cvt(unsafe { libc::chroot(path.as_ptr()) }).map(drop)
 }
 
-/// Sets the real, effective and saved user id (`setuid(2)`; musl applies it to every thread).
+// The three calls below are the raw system calls, which change the calling thread's
+// credentials only: musl's wrappers signal every thread to do the same (__synccall, 2 KiB of
+// code with its semaphores). Their one caller is the single-threaded child before execve.
+
+/// Sets the real, effective and saved user id of the calling thread (`setuid(2)`).
 pub fn setuid(uid: u32) -> Result<(), Errno> {
     // SAFETY: one integer argument.
-    cvt(unsafe { libc::setuid(uid) }).map(drop)
+    raw(unsafe { syscalls::syscall1(Sysno::setuid, uid as usize) }).map(drop) // u32 widens
 }
 
-/// Sets the real, effective and saved group id (`setgid(2)`).
+/// Sets the real, effective and saved group id of the calling thread (`setgid(2)`).
 pub fn setgid(gid: u32) -> Result<(), Errno> {
     // SAFETY: one integer argument.
-    cvt(unsafe { libc::setgid(gid) }).map(drop)
+    raw(unsafe { syscalls::syscall1(Sysno::setgid, gid as usize) }).map(drop) // u32 widens
 }
 
-/// Replaces the supplementary groups (`setgroups(2)`); `&[]` drops them all.
+/// Replaces the supplementary groups of the calling thread (`setgroups(2)`); `&[]` drops them
+/// all.
 pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
-    // SAFETY: groups is valid for reads of groups.len() gid_t values.
-    cvt(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) }).map(drop)
+    setgroups_thread(groups)
 }
 
-/// Seconds since the epoch (`clock_gettime(CLOCK_REALTIME)`).
+/// Seconds since the epoch (`clock_gettime(CLOCK_REALTIME)`), through the system call rather
+/// than musl's vDSO lookup (700 bytes of code): syd reads the clock for log lines only.
 pub fn realtime_secs() -> Result<i64, Errno> {
     let mut ts = MaybeUninit::<libc::timespec>::uninit();
-    // SAFETY: ts is valid for writes of a struct timespec.
-    cvt(unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, ts.as_mut_ptr()) })?;
-    // musl's time_t is 64 bits wide on every ABI (time64 since musl 1.2).
+    // SAFETY: ts is valid for writes of a struct timespec, which on the 64-bit ABIs that have
+    // Sysno::clock_gettime is the kernel's __kernel_timespec.
+    raw(unsafe {
+        syscalls::syscall2(
+            Sysno::clock_gettime,
+            libc::CLOCK_REALTIME.cast_unsigned() as usize, // 0: widens
+            ts.as_mut_ptr() as usize,
+        )
+    })?;
     // SAFETY: clock_gettime succeeded, so it filled ts.
     Ok(unsafe { ts.assume_init_ref() }.tv_sec)
 }
@@ -1608,13 +1686,7 @@ pub fn recv_fd_or_data(sock: &Fd, buf: &mut [u8]) -> Result<(Option<Fd>, usize),
     };
     let mut ctl = CmsgOneFd([0; 32]);
     let mut msg = msghdr_one(&mut iov, &mut ctl);
-    let n = loop {
-        // SAFETY: msg's buffers are valid for writes of the lengths it declares.
-        match cvt_size(unsafe { libc::recvmsg(sock.0, &mut msg, libc::MSG_CMSG_CLOEXEC) }) {
-            Err(Errno(libc::EINTR)) => {}
-            r => break r?,
-        }
-    };
+    let n = recvmsg_cloexec(sock, &mut msg)?;
     // SAFETY: as in recv_fd: the header is checked before its data is read.
     let fd = unsafe {
         let c = libc::CMSG_FIRSTHDR(&msg);

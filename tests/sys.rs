@@ -159,6 +159,48 @@ fn open_and_stat() {
 }
 
 #[test]
+fn stat_an_o_path_descriptor_and_set_times() {
+    use sys::Timestamp;
+    let d = tempdir("times");
+    let path = d.join("f");
+    std::fs::write(&path, b"x").unwrap();
+    let p = cs(path.to_str().unwrap());
+    let opath = sys::open(&p, libc::O_PATH | libc::O_CLOEXEC, 0).unwrap();
+    let by_fd = sys::fstatat(Some(&opath), c"", libc::AT_EMPTY_PATH).unwrap();
+    assert_eq!(by_fd, sys::fstatat(None, &p, 0).unwrap());
+    assert_eq!((by_fd.kind(), by_fd.size), (libc::S_IFREG, 1));
+    assert_eq!(
+        sys::fstatat(Some(&opath), c"", 0),
+        Err(Errno(libc::ENOENT)),
+        "an empty path needs AT_EMPTY_PATH"
+    );
+
+    let t = |sec, nsec| Some(Timestamp { sec, nsec });
+    sys::utimensat(None, &p, t(1_000_000_000, 5), t(1_500_000_000, 7), 0).unwrap();
+    let st = sys::fstatat(None, &p, 0).unwrap();
+    assert_eq!(
+        (st.atime, st.mtime),
+        (t(1_000_000_000, 5).unwrap(), t(1_500_000_000, 7).unwrap())
+    );
+    // None leaves a time as it is.
+    sys::utimensat(None, &p, None, t(42, 0), 0).unwrap();
+    let st = sys::fstatat(None, &p, 0).unwrap();
+    assert_eq!(
+        (st.atime, st.mtime),
+        (t(1_000_000_000, 5).unwrap(), t(42, 0).unwrap())
+    );
+    assert_eq!(
+        sys::utimensat(None, &p, t(0, 1_000_000_000), None, 0),
+        Err(Errno(libc::EINVAL))
+    );
+    assert_eq!(
+        sys::utimensat(None, c"/no/such/file", t(1, 0), None, 0),
+        Err(Errno(libc::ENOENT))
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
 #[allow(unsafe_code)] // GlobalAlloc's methods are unsafe to call
 fn heap_blocks_are_aligned_disjoint_and_reused() {
     use std::alloc::{GlobalAlloc, Layout};
