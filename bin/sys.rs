@@ -23,61 +23,130 @@ use syscalls::Sysno;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Errno(pub i32);
 
-/// `(name, description)` of the errnos syd reports. The numbers come from `libc`, so that the
-/// ABIs whose numbers differ (mips, parisc, sparc, alpha) stay right; a `match` compiles to
-/// relative tables, without the relocations a table of `&str` costs in a static PIE.
+/// The errnos syd names, in the order of [`ERRNO_TEXT`]'s lines. The numbers come from `libc`, so
+/// that the ABIs whose numbers differ (mips, parisc, sparc, alpha) stay right.
+const ERRNOS: [c_int; 48] = [
+    libc::EPERM,
+    libc::ENOENT,
+    libc::ESRCH,
+    libc::EINTR,
+    libc::EIO,
+    libc::ENXIO,
+    libc::E2BIG,
+    libc::ENOEXEC,
+    libc::EBADF,
+    libc::ECHILD,
+    libc::EAGAIN,
+    libc::ENOMEM,
+    libc::EACCES,
+    libc::EFAULT,
+    libc::EBUSY,
+    libc::EEXIST,
+    libc::EXDEV,
+    libc::ENODEV,
+    libc::ENOTDIR,
+    libc::EISDIR,
+    libc::EINVAL,
+    libc::ENFILE,
+    libc::EMFILE,
+    libc::ENOTTY,
+    libc::ETXTBSY,
+    libc::EFBIG,
+    libc::ENOSPC,
+    libc::ESPIPE,
+    libc::EROFS,
+    libc::EMLINK,
+    libc::EPIPE,
+    libc::ERANGE,
+    libc::ENAMETOOLONG,
+    libc::ENOSYS,
+    libc::ENOTEMPTY,
+    libc::ELOOP,
+    libc::EPROTO,
+    libc::EOVERFLOW,
+    libc::ENOTSOCK,
+    libc::EOPNOTSUPP,
+    libc::EAFNOSUPPORT,
+    libc::EADDRINUSE,
+    libc::EADDRNOTAVAIL,
+    libc::ENOTCONN,
+    libc::ETIMEDOUT,
+    libc::EINPROGRESS,
+    libc::ECONNREFUSED,
+    libc::ECANCELED,
+];
+
+/// `NAME description` of each errno of [`ERRNOS`], one per line: one string costs no pointer
+/// per entry, and the lookup is a short loop instead of a `match` (1 KiB of jump table code).
+const ERRNO_TEXT: &str = concat!(
+    "EPERM Operation not permitted\n",
+    "ENOENT No such file or directory\n",
+    "ESRCH No such process\n",
+    "EINTR Interrupted system call\n",
+    "EIO I/O error\n",
+    "ENXIO No such device or address\n",
+    "E2BIG Argument list too long\n",
+    "ENOEXEC Exec format error\n",
+    "EBADF Bad file descriptor\n",
+    "ECHILD No child process\n",
+    "EAGAIN Resource temporarily unavailable\n",
+    "ENOMEM Out of memory\n",
+    "EACCES Permission denied\n",
+    "EFAULT Bad address\n",
+    "EBUSY Resource busy\n",
+    "EEXIST File exists\n",
+    "EXDEV Cross-device link\n",
+    "ENODEV No such device\n",
+    "ENOTDIR Not a directory\n",
+    "EISDIR Is a directory\n",
+    "EINVAL Invalid argument\n",
+    "ENFILE Too many open files in system\n",
+    "EMFILE No file descriptors available\n",
+    "ENOTTY Not a tty\n",
+    "ETXTBSY Text file busy\n",
+    "EFBIG File too large\n",
+    "ENOSPC No space left on device\n",
+    "ESPIPE Invalid seek\n",
+    "EROFS Read-only file system\n",
+    "EMLINK Too many links\n",
+    "EPIPE Broken pipe\n",
+    "ERANGE Result not representable\n",
+    "ENAMETOOLONG Filename too long\n",
+    "ENOSYS Function not implemented\n",
+    "ENOTEMPTY Directory not empty\n",
+    "ELOOP Symbolic link loop\n",
+    "EPROTO Protocol error\n",
+    "EOVERFLOW Value too large for data type\n",
+    "ENOTSOCK Not a socket\n",
+    "EOPNOTSUPP Not supported\n",
+    "EAFNOSUPPORT Address family not supported by protocol\n",
+    "EADDRINUSE Address in use\n",
+    "EADDRNOTAVAIL Address not available\n",
+    "ENOTCONN Socket not connected\n",
+    "ETIMEDOUT Operation timed out\n",
+    "EINPROGRESS Operation in progress\n",
+    "ECONNREFUSED Connection refused\n",
+    "ECANCELED Operation canceled\n",
+);
+
+/// `(name, description)` of the errno `e`, or `None` if syd does not know it.
 fn errno_entry(e: c_int) -> Option<(&'static str, &'static str)> {
-    Some(match e {
-        libc::EPERM => ("EPERM", "Operation not permitted"),
-        libc::ENOENT => ("ENOENT", "No such file or directory"),
-        libc::ESRCH => ("ESRCH", "No such process"),
-        libc::EINTR => ("EINTR", "Interrupted system call"),
-        libc::EIO => ("EIO", "I/O error"),
-        libc::ENXIO => ("ENXIO", "No such device or address"),
-        libc::E2BIG => ("E2BIG", "Argument list too long"),
-        libc::ENOEXEC => ("ENOEXEC", "Exec format error"),
-        libc::EBADF => ("EBADF", "Bad file descriptor"),
-        libc::ECHILD => ("ECHILD", "No child process"),
-        libc::EAGAIN => ("EAGAIN", "Resource temporarily unavailable"),
-        libc::ENOMEM => ("ENOMEM", "Out of memory"),
-        libc::EACCES => ("EACCES", "Permission denied"),
-        libc::EFAULT => ("EFAULT", "Bad address"),
-        libc::EBUSY => ("EBUSY", "Resource busy"),
-        libc::EEXIST => ("EEXIST", "File exists"),
-        libc::EXDEV => ("EXDEV", "Cross-device link"),
-        libc::ENODEV => ("ENODEV", "No such device"),
-        libc::ENOTDIR => ("ENOTDIR", "Not a directory"),
-        libc::EISDIR => ("EISDIR", "Is a directory"),
-        libc::EINVAL => ("EINVAL", "Invalid argument"),
-        libc::ENFILE => ("ENFILE", "Too many open files in system"),
-        libc::EMFILE => ("EMFILE", "No file descriptors available"),
-        libc::ENOTTY => ("ENOTTY", "Not a tty"),
-        libc::ETXTBSY => ("ETXTBSY", "Text file busy"),
-        libc::EFBIG => ("EFBIG", "File too large"),
-        libc::ENOSPC => ("ENOSPC", "No space left on device"),
-        libc::ESPIPE => ("ESPIPE", "Invalid seek"),
-        libc::EROFS => ("EROFS", "Read-only file system"),
-        libc::EMLINK => ("EMLINK", "Too many links"),
-        libc::EPIPE => ("EPIPE", "Broken pipe"),
-        libc::ERANGE => ("ERANGE", "Result not representable"),
-        libc::ENAMETOOLONG => ("ENAMETOOLONG", "Filename too long"),
-        libc::ENOSYS => ("ENOSYS", "Function not implemented"),
-        libc::ENOTEMPTY => ("ENOTEMPTY", "Directory not empty"),
-        libc::ELOOP => ("ELOOP", "Symbolic link loop"),
-        libc::EPROTO => ("EPROTO", "Protocol error"),
-        libc::EOVERFLOW => ("EOVERFLOW", "Value too large for data type"),
-        libc::ENOTSOCK => ("ENOTSOCK", "Not a socket"),
-        libc::EOPNOTSUPP => ("EOPNOTSUPP", "Not supported"),
-        libc::EAFNOSUPPORT => ("EAFNOSUPPORT", "Address family not supported by protocol"),
-        libc::EADDRINUSE => ("EADDRINUSE", "Address in use"),
-        libc::EADDRNOTAVAIL => ("EADDRNOTAVAIL", "Address not available"),
-        libc::ENOTCONN => ("ENOTCONN", "Socket not connected"),
-        libc::ETIMEDOUT => ("ETIMEDOUT", "Operation timed out"),
-        libc::EINPROGRESS => ("EINPROGRESS", "Operation in progress"),
-        libc::ECONNREFUSED => ("ECONNREFUSED", "Connection refused"),
-        libc::ECANCELED => ("ECANCELED", "Operation canceled"),
-        _ => return None,
-    })
+    let i = ERRNOS.iter().position(|&n| n == e)?;
+    // Line i starts after the i-th newline; the name ends at its first space.
+    let mut start = 0;
+    let mut line = 0;
+    for (at, b) in ERRNO_TEXT.bytes().enumerate() {
+        if b == b'\n' {
+            if line == i {
+                let text = ERRNO_TEXT.get(start..at)?;
+                let space = text.bytes().position(|b| b == b' ')?;
+                return Some((text.get(..space)?, text.get(space + 1..)?));
+            }
+            line += 1;
+            start = at + 1;
+        }
+    }
+    None
 }
 
 impl Errno {
