@@ -1785,50 +1785,44 @@ pub const STDERR: c_int = 2;
 /// `core::fmt::Write`; writes larger than the buffer go out in several `write(2)` calls. Call
 /// [`Out::flush`] to see errors; dropping flushes and ignores them.
 pub struct Out<const N: usize> {
-    fd: c_int,
     buf: [u8; N],
+    state: OutState,
+}
+
+/// The part of [`Out`] that does not depend on `N`: its code exists once for every size.
+struct OutState {
+    fd: c_int,
     len: usize,
     error: Option<Errno>,
 }
 
-impl<const N: usize> Out<N> {
-    /// A writer to the raw descriptor `fd` (such as [`STDOUT`]), which stays open after it.
-    pub const fn new(fd: c_int) -> Self {
-        Out {
-            fd,
-            buf: [0; N],
-            len: 0,
-            error: None,
-        }
-    }
-
-    /// Appends raw bytes (paths need not be UTF-8), flushing when the buffer fills. After a
-    /// write error everything is dropped; [`Out::flush`] reports the error.
-    pub fn bytes(&mut self, mut b: &[u8]) {
+impl OutState {
+    /// [`Out::bytes`] over the buffer `buf`.
+    fn bytes(&mut self, buf: &mut [u8], mut b: &[u8]) {
         while !b.is_empty() && self.error.is_none() {
-            let free = self.buf.get_mut(self.len..).unwrap_or_default();
+            let free = buf.get_mut(self.len..).unwrap_or_default();
             if free.is_empty() {
-                if N == 0 {
+                if buf.is_empty() {
                     self.error = write_all_raw(self.fd, b).err();
                     return;
                 }
-                let _ = self.flush();
+                let _ = self.flush(buf);
                 continue;
             }
             let n = free.len().min(b.len());
             let (head, tail) = b.split_at(n);
             free.iter_mut().zip(head).for_each(|(d, s)| *d = *s);
-            self.len += n; // n <= free space, so len stays <= N
+            self.len += n; // n <= free space, so len stays <= buf.len()
             b = tail;
         }
     }
 
-    /// Writes out what is buffered. Errors: the first write error seen by this writer.
-    pub fn flush(&mut self) -> Result<(), Errno> {
+    /// [`Out::flush`] over the buffer `buf`.
+    fn flush(&mut self, buf: &[u8]) -> Result<(), Errno> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let pending = self.buf.get(..self.len).unwrap_or_default();
+        let pending = buf.get(..self.len).unwrap_or_default();
         let r = write_all_raw(self.fd, pending);
         self.len = 0;
         if let Err(e) = r {
@@ -1838,10 +1832,35 @@ impl<const N: usize> Out<N> {
     }
 }
 
+impl<const N: usize> Out<N> {
+    /// A writer to the raw descriptor `fd` (such as [`STDOUT`]), which stays open after it.
+    pub const fn new(fd: c_int) -> Self {
+        Out {
+            buf: [0; N],
+            state: OutState {
+                fd,
+                len: 0,
+                error: None,
+            },
+        }
+    }
+
+    /// Appends raw bytes (paths need not be UTF-8), flushing when the buffer fills. After a
+    /// write error everything is dropped; [`Out::flush`] reports the error.
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.state.bytes(&mut self.buf, b);
+    }
+
+    /// Writes out what is buffered. Errors: the first write error seen by this writer.
+    pub fn flush(&mut self) -> Result<(), Errno> {
+        self.state.flush(&self.buf)
+    }
+}
+
 impl<const N: usize> fmt::Write for Out<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.bytes(s.as_bytes());
-        if self.error.is_some() {
+        if self.state.error.is_some() {
             return Err(fmt::Error);
         }
         Ok(())
