@@ -1,9 +1,11 @@
 //! All `unsafe` code of the binary: the entry symbol, the argv/envp walk and every system call.
 //!
 //! Each wrapper is tiny, returns `Result<T, Errno>` and owns descriptors through [`Fd`]. Calls that
-//! musl wraps go through `libc` (which knows each ABI's quirks); calls musl lacks (seccomp, the
-//! pidfd family, process_vm_*, openat2, gettid) are raw system calls through the `syscalls` crate.
-//! Nothing here allocates or panics.
+//! musl wraps go through `libc` (which knows each ABI's quirks), except where musl's wrapper
+//! carries machinery syd does not need (multi-thread credential changes, fallbacks for kernels
+//! older than syd supports, the vDSO): those, and the calls musl lacks (seccomp, the pidfd
+//! family, process_vm_*, openat2, gettid), are raw system calls through the `syscalls` crate.
+//! The heap ([`Heap`]) is here too. Nothing here allocates or panics.
 // The supervisor and child setup are the main users of these wrappers and are written separately;
 // every wrapper is smoke-tested by tests/sys.rs, which compiles this file into a std test crate.
 #![allow(dead_code)]
