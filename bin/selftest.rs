@@ -44,20 +44,6 @@ type Probe = Result<(), Fail>;
 /// Runs every check and prints the report; returns the exit status (0: supported, 1: not).
 pub fn run() -> i32 {
     let mut missing_required = 0u32;
-    let report = |what: &str, required: bool, cost: &str, r: Probe| {
-        let mut o = sys::Out::<256>::new(sys::STDOUT);
-        match r {
-            Ok(()) => {
-                let _ = writeln!(o, "ok      {what}");
-                0
-            }
-            Err(fail) => {
-                let need = if required { "required: " } else { "" };
-                let _ = writeln!(o, "missing {what}: {need}{cost} ({fail})");
-                u32::from(required)
-            }
-        }
-    };
 
     // Kernel version, with the uname line the manual asks for.
     let (kernel_ok, uts) = match sys::uname() {
@@ -207,6 +193,24 @@ pub fn run() -> i32 {
             "[!] SydBox is not supported on this system: {missing_required} required feature(s) missing."
         );
         1
+    }
+}
+
+/// Prints the line of one check; returns 1 if a required feature is missing, else 0.
+// Out of line: it is called for every check, and each inlined copy repeats the formatting.
+#[inline(never)]
+fn report(what: &str, required: bool, cost: &str, r: Probe) -> u32 {
+    let mut o = sys::Out::<256>::new(sys::STDOUT);
+    match r {
+        Ok(()) => {
+            let _ = writeln!(o, "ok      {what}");
+            0
+        }
+        Err(fail) => {
+            let need = if required { "required: " } else { "" };
+            let _ = writeln!(o, "missing {what}: {need}{cost} ({fail})");
+            u32::from(required)
+        }
     }
 }
 

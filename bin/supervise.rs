@@ -112,7 +112,7 @@ impl Supervisor {
     ) -> Supervisor {
         let mut calls = Vec::new();
         for (abi, arch) in arches.iter().enumerate() {
-            for &(name, nr) in arch.syscalls {
+            for (name, nr) in arch.syscalls() {
                 if let Some(handler) = syd_core::syscall::lookup(name) {
                     calls.push(Call {
                         audit: arch.audit,

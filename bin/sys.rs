@@ -1,9 +1,11 @@
 //! All `unsafe` code of the binary: the entry symbol, the argv/envp walk and every system call.
 //!
 //! Each wrapper is tiny, returns `Result<T, Errno>` and owns descriptors through [`Fd`]. Calls that
-//! musl wraps go through `libc` (which knows each ABI's quirks); calls musl lacks (seccomp, the
-//! pidfd family, process_vm_*, openat2, gettid) are raw system calls through the `syscalls` crate.
-//! Nothing here allocates or panics.
+//! musl wraps go through `libc` (which knows each ABI's quirks), except where musl's wrapper
+//! carries machinery syd does not need (multi-thread credential changes, fallbacks for kernels
+//! older than syd supports, the vDSO): those, and the calls musl lacks (seccomp, the pidfd
+//! family, process_vm_*, openat2, gettid), are raw system calls through the `syscalls` crate.
+//! The heap ([`Heap`]) is here too. Nothing here allocates or panics.
 // The supervisor and child setup are the main users of these wrappers and are written separately;
 // every wrapper is smoke-tested by tests/sys.rs, which compiles this file into a std test crate.
 #![allow(dead_code)]
@@ -23,61 +25,130 @@ use syscalls::Sysno;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Errno(pub i32);
 
-/// `(name, description)` of the errnos syd reports. The numbers come from `libc`, so that the
-/// ABIs whose numbers differ (mips, parisc, sparc, alpha) stay right; a `match` compiles to
-/// relative tables, without the relocations a table of `&str` costs in a static PIE.
+/// The errnos syd names, in the order of [`ERRNO_TEXT`]'s lines. The numbers come from `libc`, so
+/// that the ABIs whose numbers differ (mips, parisc, sparc, alpha) stay right.
+const ERRNOS: [c_int; 48] = [
+    libc::EPERM,
+    libc::ENOENT,
+    libc::ESRCH,
+    libc::EINTR,
+    libc::EIO,
+    libc::ENXIO,
+    libc::E2BIG,
+    libc::ENOEXEC,
+    libc::EBADF,
+    libc::ECHILD,
+    libc::EAGAIN,
+    libc::ENOMEM,
+    libc::EACCES,
+    libc::EFAULT,
+    libc::EBUSY,
+    libc::EEXIST,
+    libc::EXDEV,
+    libc::ENODEV,
+    libc::ENOTDIR,
+    libc::EISDIR,
+    libc::EINVAL,
+    libc::ENFILE,
+    libc::EMFILE,
+    libc::ENOTTY,
+    libc::ETXTBSY,
+    libc::EFBIG,
+    libc::ENOSPC,
+    libc::ESPIPE,
+    libc::EROFS,
+    libc::EMLINK,
+    libc::EPIPE,
+    libc::ERANGE,
+    libc::ENAMETOOLONG,
+    libc::ENOSYS,
+    libc::ENOTEMPTY,
+    libc::ELOOP,
+    libc::EPROTO,
+    libc::EOVERFLOW,
+    libc::ENOTSOCK,
+    libc::EOPNOTSUPP,
+    libc::EAFNOSUPPORT,
+    libc::EADDRINUSE,
+    libc::EADDRNOTAVAIL,
+    libc::ENOTCONN,
+    libc::ETIMEDOUT,
+    libc::EINPROGRESS,
+    libc::ECONNREFUSED,
+    libc::ECANCELED,
+];
+
+/// `NAME description` of each errno of [`ERRNOS`], one per line: one string costs no pointer
+/// per entry, and the lookup is a short loop instead of a `match` (1 KiB of jump table code).
+const ERRNO_TEXT: &str = concat!(
+    "EPERM Operation not permitted\n",
+    "ENOENT No such file or directory\n",
+    "ESRCH No such process\n",
+    "EINTR Interrupted system call\n",
+    "EIO I/O error\n",
+    "ENXIO No such device or address\n",
+    "E2BIG Argument list too long\n",
+    "ENOEXEC Exec format error\n",
+    "EBADF Bad file descriptor\n",
+    "ECHILD No child process\n",
+    "EAGAIN Resource temporarily unavailable\n",
+    "ENOMEM Out of memory\n",
+    "EACCES Permission denied\n",
+    "EFAULT Bad address\n",
+    "EBUSY Resource busy\n",
+    "EEXIST File exists\n",
+    "EXDEV Cross-device link\n",
+    "ENODEV No such device\n",
+    "ENOTDIR Not a directory\n",
+    "EISDIR Is a directory\n",
+    "EINVAL Invalid argument\n",
+    "ENFILE Too many open files in system\n",
+    "EMFILE No file descriptors available\n",
+    "ENOTTY Not a tty\n",
+    "ETXTBSY Text file busy\n",
+    "EFBIG File too large\n",
+    "ENOSPC No space left on device\n",
+    "ESPIPE Invalid seek\n",
+    "EROFS Read-only file system\n",
+    "EMLINK Too many links\n",
+    "EPIPE Broken pipe\n",
+    "ERANGE Result not representable\n",
+    "ENAMETOOLONG Filename too long\n",
+    "ENOSYS Function not implemented\n",
+    "ENOTEMPTY Directory not empty\n",
+    "ELOOP Symbolic link loop\n",
+    "EPROTO Protocol error\n",
+    "EOVERFLOW Value too large for data type\n",
+    "ENOTSOCK Not a socket\n",
+    "EOPNOTSUPP Not supported\n",
+    "EAFNOSUPPORT Address family not supported by protocol\n",
+    "EADDRINUSE Address in use\n",
+    "EADDRNOTAVAIL Address not available\n",
+    "ENOTCONN Socket not connected\n",
+    "ETIMEDOUT Operation timed out\n",
+    "EINPROGRESS Operation in progress\n",
+    "ECONNREFUSED Connection refused\n",
+    "ECANCELED Operation canceled\n",
+);
+
+/// `(name, description)` of the errno `e`, or `None` if syd does not know it.
 fn errno_entry(e: c_int) -> Option<(&'static str, &'static str)> {
-    Some(match e {
-        libc::EPERM => ("EPERM", "Operation not permitted"),
-        libc::ENOENT => ("ENOENT", "No such file or directory"),
-        libc::ESRCH => ("ESRCH", "No such process"),
-        libc::EINTR => ("EINTR", "Interrupted system call"),
-        libc::EIO => ("EIO", "I/O error"),
-        libc::ENXIO => ("ENXIO", "No such device or address"),
-        libc::E2BIG => ("E2BIG", "Argument list too long"),
-        libc::ENOEXEC => ("ENOEXEC", "Exec format error"),
-        libc::EBADF => ("EBADF", "Bad file descriptor"),
-        libc::ECHILD => ("ECHILD", "No child process"),
-        libc::EAGAIN => ("EAGAIN", "Resource temporarily unavailable"),
-        libc::ENOMEM => ("ENOMEM", "Out of memory"),
-        libc::EACCES => ("EACCES", "Permission denied"),
-        libc::EFAULT => ("EFAULT", "Bad address"),
-        libc::EBUSY => ("EBUSY", "Resource busy"),
-        libc::EEXIST => ("EEXIST", "File exists"),
-        libc::EXDEV => ("EXDEV", "Cross-device link"),
-        libc::ENODEV => ("ENODEV", "No such device"),
-        libc::ENOTDIR => ("ENOTDIR", "Not a directory"),
-        libc::EISDIR => ("EISDIR", "Is a directory"),
-        libc::EINVAL => ("EINVAL", "Invalid argument"),
-        libc::ENFILE => ("ENFILE", "Too many open files in system"),
-        libc::EMFILE => ("EMFILE", "No file descriptors available"),
-        libc::ENOTTY => ("ENOTTY", "Not a tty"),
-        libc::ETXTBSY => ("ETXTBSY", "Text file busy"),
-        libc::EFBIG => ("EFBIG", "File too large"),
-        libc::ENOSPC => ("ENOSPC", "No space left on device"),
-        libc::ESPIPE => ("ESPIPE", "Invalid seek"),
-        libc::EROFS => ("EROFS", "Read-only file system"),
-        libc::EMLINK => ("EMLINK", "Too many links"),
-        libc::EPIPE => ("EPIPE", "Broken pipe"),
-        libc::ERANGE => ("ERANGE", "Result not representable"),
-        libc::ENAMETOOLONG => ("ENAMETOOLONG", "Filename too long"),
-        libc::ENOSYS => ("ENOSYS", "Function not implemented"),
-        libc::ENOTEMPTY => ("ENOTEMPTY", "Directory not empty"),
-        libc::ELOOP => ("ELOOP", "Symbolic link loop"),
-        libc::EPROTO => ("EPROTO", "Protocol error"),
-        libc::EOVERFLOW => ("EOVERFLOW", "Value too large for data type"),
-        libc::ENOTSOCK => ("ENOTSOCK", "Not a socket"),
-        libc::EOPNOTSUPP => ("EOPNOTSUPP", "Not supported"),
-        libc::EAFNOSUPPORT => ("EAFNOSUPPORT", "Address family not supported by protocol"),
-        libc::EADDRINUSE => ("EADDRINUSE", "Address in use"),
-        libc::EADDRNOTAVAIL => ("EADDRNOTAVAIL", "Address not available"),
-        libc::ENOTCONN => ("ENOTCONN", "Socket not connected"),
-        libc::ETIMEDOUT => ("ETIMEDOUT", "Operation timed out"),
-        libc::EINPROGRESS => ("EINPROGRESS", "Operation in progress"),
-        libc::ECONNREFUSED => ("ECONNREFUSED", "Connection refused"),
-        libc::ECANCELED => ("ECANCELED", "Operation canceled"),
-        _ => return None,
-    })
+    let i = ERRNOS.iter().position(|&n| n == e)?;
+    // Line i starts after the i-th newline; the name ends at its first space.
+    let mut start = 0;
+    let mut line = 0;
+    for (at, b) in ERRNO_TEXT.bytes().enumerate() {
+        if b == b'\n' {
+            if line == i {
+                let text = ERRNO_TEXT.get(start..at)?;
+                let space = text.bytes().position(|b| b == b' ')?;
+                return Some((text.get(..space)?, text.get(space + 1..)?));
+            }
+            line += 1;
+            start = at + 1;
+        }
+    }
+    None
 }
 
 impl Errno {
@@ -184,6 +255,12 @@ impl Drop for Fd {
 /// The directory descriptor argument of the `*at` calls: `None` is `AT_FDCWD`.
 fn dirfd(dir: Option<&Fd>) -> c_int {
     dir.map_or(libc::AT_FDCWD, Fd::raw)
+}
+
+/// A C `int` argument (descriptor, flags) as a raw system call argument: the kernel reads the
+/// low 32 bits only, so zero-extending keeps negative values such as `AT_FDCWD` intact.
+fn fd_arg(n: c_int) -> usize {
+    n.cast_unsigned() as usize // u32 widens
 }
 
 /// A process or thread id (a kernel `pid_t`).
@@ -497,18 +574,35 @@ impl Stat {
 /// Status of an open descriptor (`fstat(2)`).
 pub fn fstat(fd: &Fd) -> Result<Stat, Errno> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: st is valid for writes of a struct stat.
-    cvt(unsafe { libc::fstat(fd.0, st.as_mut_ptr()) })?;
+    // SAFETY: st is valid for writes of a struct stat, the kernel's layout on the 64-bit ABIs
+    // whose Sysno has fstat. (musl's wrapper adds a fallback for kernels older than 3.6.)
+    raw(unsafe { syscalls::syscall2(Sysno::fstat, fd_arg(fd.0), st.as_mut_ptr() as usize) })?;
     // SAFETY: fstat succeeded, so the kernel filled st.
     Ok(Stat::from(unsafe { st.assume_init_ref() }))
 }
+
+/// `newfstatat(2)`, which the `syscalls` crate calls `fstatat` on the ABIs of the generic table.
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+const SYS_NEWFSTATAT: Sysno = Sysno::fstatat;
+/// `newfstatat(2)`.
+#[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64")))]
+const SYS_NEWFSTATAT: Sysno = Sysno::newfstatat;
 
 /// Status of `path` relative to `dir` (`fstatat(2)`); `flags` take `AT_SYMLINK_NOFOLLOW` and
 /// `AT_EMPTY_PATH`.
 pub fn fstatat(dir: Option<&Fd>, path: &CStr, flags: c_int) -> Result<Stat, Errno> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: path is NUL-terminated and st is valid for writes of a struct stat.
-    cvt(unsafe { libc::fstatat(dirfd(dir), path.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // SAFETY: path is NUL-terminated and st is valid for writes of a struct stat, the kernel's
+    // layout on the 64-bit ABIs whose Sysno has newfstatat.
+    raw(unsafe {
+        syscalls::syscall4(
+            SYS_NEWFSTATAT,
+            fd_arg(dirfd(dir)),
+            path.as_ptr() as usize,
+            st.as_mut_ptr() as usize,
+            fd_arg(flags),
+        )
+    })?;
     // SAFETY: fstatat succeeded, so the kernel filled st.
     Ok(Stat::from(unsafe { st.assume_init_ref() }))
 }
@@ -541,8 +635,18 @@ pub fn utimensat(
         Ok(ts)
     };
     let times = [spec(atime)?, spec(mtime)?];
-    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads.
-    cvt(unsafe { libc::utimensat(dirfd(dir), path.as_ptr(), times.as_ptr(), flags) }).map(drop)
+    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads (musl's
+    // timespec is the kernel's on the 64-bit ABIs whose Sysno has utimensat).
+    raw(unsafe {
+        syscalls::syscall4(
+            Sysno::utimensat,
+            fd_arg(dirfd(dir)),
+            path.as_ptr() as usize,
+            times.as_ptr() as usize,
+            fd_arg(flags),
+        )
+    })
+    .map(drop)
 }
 
 /// The type of the file system that holds `path` (`statfs(2)`'s `f_type`: a `*_SUPER_MAGIC` of
@@ -581,7 +685,7 @@ pub fn pwrite(fd: &Fd, buf: &[u8], off: u64) -> Result<usize, Errno> {
 pub fn pipe2(flags: c_int) -> Result<(Fd, Fd), Errno> {
     let mut fds = [-1; 2];
     // SAFETY: fds has room for the two descriptors pipe2 writes.
-    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), flags) })?;
+    raw(unsafe { syscalls::syscall2(Sysno::pipe2, fds.as_mut_ptr() as usize, fd_arg(flags)) })?;
     let [r, w] = fds;
     Ok((Fd(r), Fd(w)))
 }
@@ -591,7 +695,15 @@ pub fn pipe2(flags: c_int) -> Result<(Fd, Fd), Errno> {
 pub fn socketpair(ty: c_int) -> Result<(Fd, Fd), Errno> {
     let mut fds = [-1; 2];
     // SAFETY: fds has room for the two descriptors socketpair writes.
-    cvt(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) })?;
+    raw(unsafe {
+        syscalls::syscall4(
+            Sysno::socketpair,
+            fd_arg(libc::AF_UNIX),
+            fd_arg(ty),
+            0,
+            fds.as_mut_ptr() as usize,
+        )
+    })?;
     let [a, b] = fds;
     Ok((Fd(a), Fd(b)))
 }
@@ -640,11 +752,43 @@ pub fn send_fd(sock: &Fd, fd: &Fd) -> Result<(), Errno> {
         libc::CMSG_DATA(c).cast::<c_int>().write_unaligned(fd.0);
     }
     loop {
-        // SAFETY: msg and everything it points to live until the call returns.
-        match cvt_size(unsafe { libc::sendmsg(sock.0, &msg, libc::MSG_NOSIGNAL) }) {
+        let msg_ptr: *const libc::msghdr = &msg;
+        // SAFETY: msg and everything it points to live until the call returns. Its padding and
+        // the control header's are zero (msghdr_one, a zeroed buffer), which is why musl's
+        // wrapper copies both on 64-bit ABIs.
+        match raw(unsafe {
+            syscalls::syscall3(
+                Sysno::sendmsg,
+                fd_arg(sock.0),
+                msg_ptr as usize,
+                fd_arg(libc::MSG_NOSIGNAL),
+            )
+        }) {
             Ok(_) => return Ok(()),
             Err(Errno(libc::EINTR)) => {}
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `recvmsg(2)` with `MSG_CMSG_CLOEXEC`, retried on `EINTR`; returns the data bytes read.
+fn recvmsg_cloexec(sock: &Fd, msg: &mut libc::msghdr) -> Result<usize, Errno> {
+    let msg_ptr: *mut libc::msghdr = msg;
+    loop {
+        // SAFETY: msg's buffers are valid for writes of the lengths it declares. musl's msghdr
+        // is the kernel's, with each 32-bit length paired with a zero padding word (msghdr_one)
+        // on the side the byte order needs, so the kernel's size_t fields read and write the
+        // right values.
+        match raw(unsafe {
+            syscalls::syscall3(
+                Sysno::recvmsg,
+                fd_arg(sock.0),
+                msg_ptr as usize,
+                fd_arg(libc::MSG_CMSG_CLOEXEC),
+            )
+        }) {
+            Err(Errno(libc::EINTR)) => {}
+            r => return r,
         }
     }
 }
@@ -659,13 +803,7 @@ pub fn recv_fd(sock: &Fd) -> Result<Fd, Errno> {
     };
     let mut ctl = CmsgOneFd([0; 32]);
     let mut msg = msghdr_one(&mut iov, &mut ctl);
-    let n = loop {
-        // SAFETY: msg's buffers are valid for writes of the lengths it declares.
-        match cvt_size(unsafe { libc::recvmsg(sock.0, &mut msg, libc::MSG_CMSG_CLOEXEC) }) {
-            Err(Errno(libc::EINTR)) => {}
-            r => break r?,
-        }
-    };
+    let n = recvmsg_cloexec(sock, &mut msg)?;
     // SAFETY: recvmsg set msg_controllen to the bytes it wrote; CMSG_FIRSTHDR checks it before
     // returning a header, and cmsg_len is checked before the data is read.
     let fd = unsafe {
@@ -840,30 +978,41 @@ pub fn chroot(path: &CStr) -> Result<(), Errno> {
     cvt(unsafe { libc::chroot(path.as_ptr()) }).map(drop)
 }
 
-/// Sets the real, effective and saved user id (`setuid(2)`; musl applies it to every thread).
+// The three calls below are the raw system calls, which change the calling thread's
+// credentials only: musl's wrappers signal every thread to do the same (__synccall, 2 KiB of
+// code with its semaphores). Their one caller is the single-threaded child before execve.
+
+/// Sets the real, effective and saved user id of the calling thread (`setuid(2)`).
 pub fn setuid(uid: u32) -> Result<(), Errno> {
     // SAFETY: one integer argument.
-    cvt(unsafe { libc::setuid(uid) }).map(drop)
+    raw(unsafe { syscalls::syscall1(Sysno::setuid, uid as usize) }).map(drop) // u32 widens
 }
 
-/// Sets the real, effective and saved group id (`setgid(2)`).
+/// Sets the real, effective and saved group id of the calling thread (`setgid(2)`).
 pub fn setgid(gid: u32) -> Result<(), Errno> {
     // SAFETY: one integer argument.
-    cvt(unsafe { libc::setgid(gid) }).map(drop)
+    raw(unsafe { syscalls::syscall1(Sysno::setgid, gid as usize) }).map(drop) // u32 widens
 }
 
-/// Replaces the supplementary groups (`setgroups(2)`); `&[]` drops them all.
+/// Replaces the supplementary groups of the calling thread (`setgroups(2)`); `&[]` drops them
+/// all.
 pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
-    // SAFETY: groups is valid for reads of groups.len() gid_t values.
-    cvt(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) }).map(drop)
+    setgroups_thread(groups)
 }
 
-/// Seconds since the epoch (`clock_gettime(CLOCK_REALTIME)`).
+/// Seconds since the epoch (`clock_gettime(CLOCK_REALTIME)`), through the system call rather
+/// than musl's vDSO lookup (700 bytes of code): syd reads the clock for log lines only.
 pub fn realtime_secs() -> Result<i64, Errno> {
     let mut ts = MaybeUninit::<libc::timespec>::uninit();
-    // SAFETY: ts is valid for writes of a struct timespec.
-    cvt(unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, ts.as_mut_ptr()) })?;
-    // musl's time_t is 64 bits wide on every ABI (time64 since musl 1.2).
+    // SAFETY: ts is valid for writes of a struct timespec, which on the 64-bit ABIs that have
+    // Sysno::clock_gettime is the kernel's __kernel_timespec.
+    raw(unsafe {
+        syscalls::syscall2(
+            Sysno::clock_gettime,
+            libc::CLOCK_REALTIME.cast_unsigned() as usize, // 0: widens
+            ts.as_mut_ptr() as usize,
+        )
+    })?;
     // SAFETY: clock_gettime succeeded, so it filled ts.
     Ok(unsafe { ts.assume_init_ref() }.tv_sec)
 }
@@ -1243,37 +1392,166 @@ pub fn notif_set_sync_wake_up(listener: &Fd) -> Result<(), Errno> {
 // ---------------------------------------------------------------------------------------------
 // Supervisor support
 
-/// The heap: musl's malloc. Only start-up, task bookkeeping and magic commands allocate; the
-/// per-notification path does not.
-#[cfg(not(test))]
-struct Malloc;
+/// Smallest block of the heap: room for the free-list link, and the alignment of every small
+/// block (as malloc's).
+const HEAP_MIN: usize = 16;
 
-#[cfg(not(test))]
-// SAFETY: malloc/aligned_alloc return memory suitably aligned for the requested layout (or
-// NULL, which GlobalAlloc allows), and free accepts exactly what they returned.
-unsafe impl core::alloc::GlobalAlloc for Malloc {
-    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
-        if layout.align() <= 16 {
-            // SAFETY: malloc has no preconditions; its memory is aligned to 16 on every target.
-            unsafe { libc::malloc(layout.size()).cast() }
-        } else {
-            // SAFETY: the alignment is a power of two (Layout guarantees it); the size is
-            // rounded up to a multiple of it as aligned_alloc requires.
-            let size = layout.size().next_multiple_of(layout.align());
-            // SAFETY: see above: a power-of-two alignment and a size that is a multiple of it.
-            unsafe { libc::aligned_alloc(layout.align(), size).cast() }
+/// Largest small block; bigger requests get their own mapping.
+const HEAP_MAX_SMALL: usize = 2048;
+
+/// Size classes 16, 32, .., 2048 bytes.
+const HEAP_CLASSES: usize = 8;
+
+/// Bytes mapped at a time for small blocks.
+const HEAP_ARENA: usize = 64 * 1024;
+
+/// The heap of the binary: power-of-two size classes with one free list each, carved from
+/// 64 KiB anonymous mappings; blocks above 2 KiB, or aligned to more than 16, get a mapping of
+/// their own. It replaces musl's malloc (about 6 KiB of code in a 200 KiB binary). Only
+/// start-up, task bookkeeping and magic commands allocate; the per-notification path does not,
+/// so the simple policy (small blocks are reused but never unmapped) costs little.
+pub struct Heap {
+    /// Held while `state` is in use. The binary is single-threaded; the lock keeps the heap
+    /// sound should that ever change.
+    lock: core::sync::atomic::AtomicBool,
+    /// Free lists and the unused rest of the current arena.
+    state: core::cell::UnsafeCell<HeapState>,
+}
+
+/// The mutable part of [`Heap`].
+struct HeapState {
+    /// Head of each class's free list; the first word of a free block points to the next.
+    free: [*mut u8; HEAP_CLASSES],
+    /// Next unused byte of the current arena (a multiple of 16), and its end.
+    next: usize,
+    end: usize,
+}
+
+// SAFETY: `state` is only touched with `lock` held (see `Heap::with`).
+unsafe impl Sync for Heap {}
+
+impl Heap {
+    /// An empty heap; it maps memory on first use.
+    pub const fn new() -> Heap {
+        Heap {
+            lock: core::sync::atomic::AtomicBool::new(false),
+            state: core::cell::UnsafeCell::new(HeapState {
+                free: [core::ptr::null_mut(); HEAP_CLASSES],
+                next: 0,
+                end: 0,
+            }),
         }
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, _: core::alloc::Layout) {
-        // SAFETY: ptr came from alloc above (the GlobalAlloc contract).
-        unsafe { libc::free(ptr.cast()) }
+    /// The size class of `layout`, or `None` for a block that gets its own mapping.
+    fn class(layout: core::alloc::Layout) -> Option<usize> {
+        if layout.size() > HEAP_MAX_SMALL || layout.align() > HEAP_MIN {
+            return None;
+        }
+        let size = layout.size().max(HEAP_MIN).next_power_of_two();
+        // size is a power of two from 16 to 2048: the class index is 0..=7.
+        Some((size.trailing_zeros() - HEAP_MIN.trailing_zeros()) as usize)
+    }
+
+    /// Runs `f` on the state with the lock held.
+    fn with<T>(&self, f: impl FnOnce(&mut HeapState) -> T) -> T {
+        use core::sync::atomic::Ordering;
+        while self
+            .lock
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        // SAFETY: the lock is held, so this is the only reference to the state.
+        let r = f(unsafe { &mut *self.state.get() });
+        self.lock.store(false, Ordering::Release);
+        r
+    }
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Maps `len` bytes of zeroed private memory (`mmap(2)`), or returns NULL.
+fn map_anon(len: usize) -> *mut u8 {
+    // SAFETY: an anonymous mapping at an address of the kernel's choice replaces nothing.
+    let r = unsafe {
+        syscalls::syscall6(
+            Sysno::mmap,
+            0,
+            len,
+            (libc::PROT_READ | libc::PROT_WRITE).cast_unsigned() as usize, // small flag bits
+            (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS).cast_unsigned() as usize, // likewise
+            usize::MAX,                                                    // fd -1: none
+            0,
+        )
+    };
+    r.map_or(core::ptr::null_mut(), |a| a as *mut u8)
+}
+
+// SAFETY: small blocks come from disjoint parts of arenas or from a free list that only holds
+// blocks of the same class that were given back; each class size is a multiple of 16, the
+// arenas are page-aligned and `next` stays a multiple of 16, so every small block is aligned
+// to 16, which is all `class` admits. Other blocks are whole mappings (page-aligned, at most
+// a page of alignment asked for, else NULL) and are unmapped with the length they were mapped
+// with: the layout that `dealloc` gets is the one `alloc` got.
+unsafe impl core::alloc::GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        let Some(c) = Heap::class(layout) else {
+            if layout.align() > 4096 {
+                return core::ptr::null_mut();
+            }
+            return map_anon(layout.size());
+        };
+        self.with(|st| {
+            let Some(head) = st.free.get_mut(c) else {
+                return core::ptr::null_mut();
+            };
+            if !head.is_null() {
+                let block = *head;
+                // SAFETY: a free block's first word holds the next free block (see dealloc).
+                *head = unsafe { block.cast::<*mut u8>().read() };
+                return block;
+            }
+            let size = HEAP_MIN << c;
+            if st.end - st.next < size {
+                let arena = map_anon(HEAP_ARENA);
+                if arena.is_null() {
+                    return arena;
+                }
+                st.next = arena as usize;
+                st.end = st.next + HEAP_ARENA;
+            }
+            let block = st.next as *mut u8;
+            st.next += size;
+            block
+        })
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
+        let Some(c) = Heap::class(layout) else {
+            // SAFETY: ptr is a mapping of layout.size() bytes that alloc made for this block.
+            let _ = unsafe { syscalls::syscall2(Sysno::munmap, ptr as usize, layout.size()) };
+            return;
+        };
+        self.with(|st| {
+            if let Some(head) = st.free.get_mut(c) {
+                // SAFETY: ptr is a block of this class (at least 16 bytes, aligned to 16) that
+                // the caller gives up: its first word can hold the link.
+                unsafe { ptr.cast::<*mut u8>().write(*head) };
+                *head = ptr;
+            }
+        });
     }
 }
 
 #[cfg(not(test))]
 #[global_allocator]
-static ALLOC: Malloc = Malloc;
+static ALLOC: Heap = Heap::new();
 
 /// Writes all of `buf` to the descriptor number `fd`, which stays open (standard streams).
 pub fn write_raw(fd: c_int, buf: &[u8]) -> Result<(), Errno> {
@@ -1561,13 +1839,7 @@ pub fn recv_fd_or_data(sock: &Fd, buf: &mut [u8]) -> Result<(Option<Fd>, usize),
     };
     let mut ctl = CmsgOneFd([0; 32]);
     let mut msg = msghdr_one(&mut iov, &mut ctl);
-    let n = loop {
-        // SAFETY: msg's buffers are valid for writes of the lengths it declares.
-        match cvt_size(unsafe { libc::recvmsg(sock.0, &mut msg, libc::MSG_CMSG_CLOEXEC) }) {
-            Err(Errno(libc::EINTR)) => {}
-            r => break r?,
-        }
-    };
+    let n = recvmsg_cloexec(sock, &mut msg)?;
     // SAFETY: as in recv_fd: the header is checked before its data is read.
     let fd = unsafe {
         let c = libc::CMSG_FIRSTHDR(&msg);
@@ -1597,50 +1869,44 @@ pub const STDERR: c_int = 2;
 /// `core::fmt::Write`; writes larger than the buffer go out in several `write(2)` calls. Call
 /// [`Out::flush`] to see errors; dropping flushes and ignores them.
 pub struct Out<const N: usize> {
-    fd: c_int,
     buf: [u8; N],
+    state: OutState,
+}
+
+/// The part of [`Out`] that does not depend on `N`: its code exists once for every size.
+struct OutState {
+    fd: c_int,
     len: usize,
     error: Option<Errno>,
 }
 
-impl<const N: usize> Out<N> {
-    /// A writer to the raw descriptor `fd` (such as [`STDOUT`]), which stays open after it.
-    pub const fn new(fd: c_int) -> Self {
-        Out {
-            fd,
-            buf: [0; N],
-            len: 0,
-            error: None,
-        }
-    }
-
-    /// Appends raw bytes (paths need not be UTF-8), flushing when the buffer fills. After a
-    /// write error everything is dropped; [`Out::flush`] reports the error.
-    pub fn bytes(&mut self, mut b: &[u8]) {
+impl OutState {
+    /// [`Out::bytes`] over the buffer `buf`.
+    fn bytes(&mut self, buf: &mut [u8], mut b: &[u8]) {
         while !b.is_empty() && self.error.is_none() {
-            let free = self.buf.get_mut(self.len..).unwrap_or_default();
+            let free = buf.get_mut(self.len..).unwrap_or_default();
             if free.is_empty() {
-                if N == 0 {
+                if buf.is_empty() {
                     self.error = write_all_raw(self.fd, b).err();
                     return;
                 }
-                let _ = self.flush();
+                let _ = self.flush(buf);
                 continue;
             }
             let n = free.len().min(b.len());
             let (head, tail) = b.split_at(n);
             free.iter_mut().zip(head).for_each(|(d, s)| *d = *s);
-            self.len += n; // n <= free space, so len stays <= N
+            self.len += n; // n <= free space, so len stays <= buf.len()
             b = tail;
         }
     }
 
-    /// Writes out what is buffered. Errors: the first write error seen by this writer.
-    pub fn flush(&mut self) -> Result<(), Errno> {
+    /// [`Out::flush`] over the buffer `buf`.
+    fn flush(&mut self, buf: &[u8]) -> Result<(), Errno> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let pending = self.buf.get(..self.len).unwrap_or_default();
+        let pending = buf.get(..self.len).unwrap_or_default();
         let r = write_all_raw(self.fd, pending);
         self.len = 0;
         if let Err(e) = r {
@@ -1650,10 +1916,35 @@ impl<const N: usize> Out<N> {
     }
 }
 
+impl<const N: usize> Out<N> {
+    /// A writer to the raw descriptor `fd` (such as [`STDOUT`]), which stays open after it.
+    pub const fn new(fd: c_int) -> Self {
+        Out {
+            buf: [0; N],
+            state: OutState {
+                fd,
+                len: 0,
+                error: None,
+            },
+        }
+    }
+
+    /// Appends raw bytes (paths need not be UTF-8), flushing when the buffer fills. After a
+    /// write error everything is dropped; [`Out::flush`] reports the error.
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.state.bytes(&mut self.buf, b);
+    }
+
+    /// Writes out what is buffered. Errors: the first write error seen by this writer.
+    pub fn flush(&mut self) -> Result<(), Errno> {
+        self.state.flush(&self.buf)
+    }
+}
+
 impl<const N: usize> fmt::Write for Out<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.bytes(s.as_bytes());
-        if self.error.is_some() {
+        if self.state.error.is_some() {
             return Err(fmt::Error);
         }
         Ok(())

@@ -194,7 +194,106 @@ fn file_times_and_file_system_type() {
     );
     assert_eq!(sys::statfs_type(c"/proc"), Ok(0x9fa0)); // PROC_SUPER_MAGIC
     assert_eq!(sys::statfs_type(c"/no/such/dir"), Err(Errno(libc::ENOENT)));
+}
+
+#[test]
+fn stat_an_o_path_descriptor_and_set_times() {
+    use sys::Timestamp;
+    let d = tempdir("times");
+    let path = d.join("f");
+    std::fs::write(&path, b"x").unwrap();
+    let p = cs(path.to_str().unwrap());
+    let opath = sys::open(&p, libc::O_PATH | libc::O_CLOEXEC, 0).unwrap();
+    let by_fd = sys::fstatat(Some(&opath), c"", libc::AT_EMPTY_PATH).unwrap();
+    assert_eq!(by_fd, sys::fstatat(None, &p, 0).unwrap());
+    assert_eq!((by_fd.kind(), by_fd.size), (libc::S_IFREG, 1));
+    assert_eq!(
+        sys::fstatat(Some(&opath), c"", 0),
+        Err(Errno(libc::ENOENT)),
+        "an empty path needs AT_EMPTY_PATH"
+    );
+
+    let t = |sec, nsec| Some(Timestamp { sec, nsec });
+    sys::utimensat(None, &p, t(1_000_000_000, 5), t(1_500_000_000, 7), 0).unwrap();
+    let st = sys::fstatat(None, &p, 0).unwrap();
+    assert_eq!(
+        (st.atime, st.mtime),
+        (t(1_000_000_000, 5).unwrap(), t(1_500_000_000, 7).unwrap())
+    );
+    // None leaves a time as it is.
+    sys::utimensat(None, &p, None, t(42, 0), 0).unwrap();
+    let st = sys::fstatat(None, &p, 0).unwrap();
+    assert_eq!(
+        (st.atime, st.mtime),
+        (t(1_000_000_000, 5).unwrap(), t(42, 0).unwrap())
+    );
+    assert_eq!(
+        sys::utimensat(None, &p, t(0, 1_000_000_000), None, 0),
+        Err(Errno(libc::EINVAL))
+    );
+    assert_eq!(
+        sys::utimensat(None, c"/no/such/file", t(1, 0), None, 0),
+        Err(Errno(libc::ENOENT))
+    );
     std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+#[allow(unsafe_code)] // GlobalAlloc's methods are unsafe to call
+fn heap_blocks_are_aligned_disjoint_and_reused() {
+    use std::alloc::{GlobalAlloc, Layout};
+    let heap = sys::Heap::new();
+    // (size, align): each class, its edges, over-aligned and own-mapping blocks.
+    let layouts = [
+        (1, 1),
+        (8, 8),
+        (15, 1),
+        (16, 16),
+        (17, 4),
+        (100, 8),
+        (1024, 16),
+        (2047, 1),
+        (2048, 16),
+        (2049, 8),
+        (100_000, 8),
+        (64, 32),
+        (10, 4096),
+    ];
+    let mut blocks = Vec::new();
+    for round in 0..40u8 {
+        for &(size, align) in &layouts {
+            let l = Layout::from_size_align(size, align).unwrap();
+            // SAFETY: a non-zero size.
+            let p = unsafe { heap.alloc(l) };
+            assert!(!p.is_null(), "{size} {align}");
+            // Every block is aligned as asked, and to 16 as malloc's are.
+            assert_eq!(p as usize % align.max(16), 0, "{size} {align}");
+            // SAFETY: the block has size bytes.
+            unsafe { p.write_bytes(round, size) };
+            blocks.push((p, l, round));
+        }
+    }
+    // Nothing overwrote anything: the blocks are disjoint.
+    for &(p, l, round) in &blocks {
+        // SAFETY: the block is live and was filled above.
+        let b = unsafe { std::slice::from_raw_parts(p, l.size()) };
+        assert!(b.iter().all(|&x| x == round), "{l:?} round {round}");
+    }
+    // A freed small block is the next one handed out for its class.
+    let (p, l, _) = blocks[3];
+    // SAFETY: p came from heap.alloc(l) and is freed once.
+    unsafe { heap.dealloc(p, l) };
+    let l9 = Layout::from_size_align(9, 1).unwrap(); // the same 16-byte class
+                                                     // SAFETY: a non-zero size.
+    assert_eq!(unsafe { heap.alloc(l9) }, p);
+    for &(p, l, _) in &blocks[4..] {
+        // SAFETY: each block came from heap.alloc(l) and is freed once.
+        unsafe { heap.dealloc(p, l) };
+    }
+    // More than a page of alignment is refused, not faked.
+    let huge = Layout::from_size_align(8, 8192).unwrap();
+    // SAFETY: a non-zero size.
+    assert!(unsafe { heap.alloc(huge) }.is_null());
 }
 
 #[test]

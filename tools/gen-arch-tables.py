@@ -898,12 +898,19 @@ def abi_consts(source, abi):
         values[field] = u32(abi, macro, pp.value(macro))
     ioctls = []
     for n in IOCTLS:
-        if n in pp.macros:
-            try:
-                ioctls.append((n, u32(abi, n, pp.value(n))))
-            except GenError as e:
-                raise GenError("%s: %s" % (n, e)) from None
-    signals = [(n, u32(abi, n, pp.value(n))) for n in SIGNALS if n in pp.macros]
+        if n not in pp.macros:
+            # Consts stores one value per name of the shared list, with no "absent" value.
+            raise GenError("%s is not defined" % n)
+        try:
+            ioctls.append(u32(abi, n, pp.value(n)))
+        except GenError as e:
+            raise GenError("%s: %s" % (n, e)) from None
+    signals = []
+    for n in SIGNALS:
+        v = pp.value(n) if n in pp.macros else 0  # 0: the ABI has no such signal
+        if n in pp.macros and not 1 <= v <= 255:
+            raise GenError("%s = %d does not fit u8 (or is 0, which means absent)" % (n, v))
+        signals.append(v)
     return values, ioctls, signals
 
 
@@ -929,7 +936,43 @@ def header(version):
             % (GENERATOR, version))
 
 
-def render_abi(abi, version, syscalls, consts, ioctls, signals):
+# Stored values of SyscallTable (core/src/arch/mod.rs): NR_NONE for "no such syscall",
+# low_base + v below NR_HIGH, high_base + v - NR_HIGH from NR_HIGH up.
+NR_NONE = 0xFFFF
+NR_HIGH = 0x8000
+
+
+def syscall_bases(abi):
+    """(low_base, high_base) of an ABI: the numbers of its .tbl file are stored as they are
+    written there (the x32 bit or the mips 4000/5000 offset is the low base); the ARM-private
+    calls (__ARM_NR_BASE + n) are the high range."""
+    kind = abi["table"]
+    low = kind[4] if kind[0] == "tbl" else 0
+    high = 0x0F0000 if abi.get("arm_private") else 0
+    return low, high
+
+
+def encode_nr(abi, name, nr):
+    low, high = syscall_bases(abi)
+    if low <= nr < low + NR_HIGH:
+        return nr - low
+    if abi.get("arm_private") and high <= nr < high + (NR_NONE - NR_HIGH):
+        return NR_HIGH + nr - high
+    raise GenError("%s: %s number %#x fits neither range (%#x, %#x)"
+                   % (abi["name"], name, nr, low, high))
+
+
+def render_array(lines, field, rows):
+    """A struct field holding an array, one (value, comment) row per line, the comments
+    aligned as rustfmt aligns them (one column for the whole array)."""
+    width = max(len(v) for v, _ in rows) + 1
+    lines.append("    %s: [\n" % field)
+    for v, comment in rows:
+        lines.append("        %s // %s\n" % ((v + ",").ljust(width), comment))
+    lines.append("    ],\n")
+
+
+def render_abi(abi, version, names, syscalls, consts, ioctls, signals):
     name = abi["name"]
     kind = abi["table"]
     if kind[0] == "tbl":
@@ -948,39 +991,52 @@ def render_abi(abi, version, syscalls, consts, ioctls, signals):
     doc = ("Syscalls: %s. Entries without an entry point or with sys_ni_syscall are left "
            "out. Constants: the uapi headers of arch/%s, and include/uapi/asm-generic where "
            "the arch has none." % (src, abi["arch"]))
+    low, high = syscall_bases(abi)
     lines = [header(version)]
     lines.append("//! Syscall numbers and constants of the `%s` ABI.\n" % name)
     lines.append("//!\n")
     for part in textwrap.wrap(doc, 96, break_long_words=False, break_on_hyphens=False):
         lines.append("//! %s\n" % part)
     lines.append("\n")
-    lines.append("use crate::arch::Consts;\n\n")
-    lines.append("/// System call numbers of `%s`, sorted by name.\n" % name)
-    lines.append("pub static SYSCALLS: &[(&str, u32)] = &[\n")
-    for sname, nr in syscalls:
-        lines.append('    ("%s", %d),\n' % (sname, nr))
-    lines.append("];\n\n")
-    lines.append("/// TTY and console ioctl requests of `%s`, in the order of syd's list.\n" % name)
-    lines.append("pub static IOCTLS: &[(&str, u32)] = &[\n")
-    for iname, v in ioctls:
-        lines.append('    ("%s", 0x%x),\n' % (iname, v))
-    lines.append("];\n\n")
-    lines.append("/// Signal numbers of `%s`.\n" % name)
-    lines.append("pub static SIGNALS: &[(&str, u32)] = &[\n")
-    for sname, v in signals:
-        lines.append('    ("%s", %d),\n' % (sname, v))
-    lines.append("];\n\n")
+    lines.append("use crate::arch::{Consts, SyscallTable, NONE};\n\n")
+    lines.append("/// System call numbers of `%s`, one per name of `SYSCALL_NAMES`, encoded as\n"
+                 "/// [`SyscallTable`] says.\n" % name)
+    lines.append("pub static SYSCALLS: SyscallTable = SyscallTable {\n")
+    lines.append("    low_base: 0x%x,\n" % low)
+    lines.append("    high_base: 0x%x,\n" % high)
+    rows = []
+    for sname in names:
+        if sname not in syscalls:
+            rows.append(("NONE", sname))
+            continue
+        nr = syscalls[sname]
+        v = encode_nr(abi, sname, nr)
+        if v >= NR_HIGH:
+            rows.append(("0x%x" % v, "%s = 0x%x" % (sname, nr)))
+        else:
+            rows.append(("%d" % v, sname))
+    render_array(lines, "nrs", rows)
+    lines.append("};\n\n")
     lines.append("/// Open, mmap, ioctl and signal constants of `%s`.\n" % name)
     lines.append("pub static CONSTS: Consts = Consts {\n")
     for field, _ in OPEN_MMAP_CONSTS:
         lines.append("    %s: 0x%x,\n" % (field, consts[field]))
-    lines.append("    ioctls: IOCTLS,\n")
-    lines.append("    signals: SIGNALS,\n")
+    render_array(lines, "ioctls", [("0x%x" % v, n) for n, v in zip(IOCTLS, ioctls)])
+    render_array(lines, "signals", [("%d" % v, n) for n, v in zip(SIGNALS, signals)])
     lines.append("};\n")
     return "".join(lines)
 
 
-def render_mod(version, audits):
+def render_names(lines, doc, ident, names):
+    for part in doc:
+        lines.append("/// %s\n" % part)
+    lines.append("pub static %s: super::Names = names![\n" % ident)
+    for n in names:
+        lines.append('    "%s",\n' % n)
+    lines.append("];\n")
+
+
+def render_mod(version, audits, names):
     lines = [header(version)]
     lines.append("//! Per-ABI tables read from the Linux sources by the generator.\n\n")
     for name in sorted(abi["name"] for abi in ABIS):  # rustfmt's order
@@ -990,6 +1046,23 @@ def render_mod(version, audits):
     for macro in sorted(audits):
         lines.append("\n/// `%s` from include/uapi/linux/audit.h.\n" % macro)
         lines.append("pub const %s: u32 = 0x%X;\n" % (macro, audits[macro]))
+    lines.append("\n/// Number of names in [`SYSCALL_NAMES`].\n")
+    lines.append("pub const SYSCALL_COUNT: usize = %d;\n" % len(names))
+    lines.append("\n/// Number of names in [`IOCTL_NAMES`].\n")
+    lines.append("pub const IOCTL_COUNT: usize = %d;\n" % len(IOCTLS))
+    lines.append("\n/// Number of names in [`SIGNAL_NAMES`].\n")
+    lines.append("pub const SIGNAL_COUNT: usize = %d;\n\n" % len(SIGNALS))
+    render_names(lines, ["The kernel names of the syscalls of all ABIs, sorted: each ABI's "
+                         "`SYSCALLS` has one",
+                         "number per name, in this order."], "SYSCALL_NAMES", names)
+    lines.append("\n")
+    render_names(lines, ["The TTY and console ioctl requests that `core/restrict/io_control` "
+                         "permits, in the order",
+                         "of syd's list: each ABI's `CONSTS` has one value per name, in this "
+                         "order."], "IOCTL_NAMES", IOCTLS)
+    lines.append("\n")
+    render_names(lines, ["Signal names: each ABI's `CONSTS` has one number per name, in this "
+                         "order (0: no such", "signal)."], "SIGNAL_NAMES", SIGNALS)
     return "".join(lines)
 
 
@@ -997,15 +1070,22 @@ def generate(source):
     version = source.version()
     files = {}
     counts = []
+    tables = []
     for abi in ABIS:
         try:
             syscalls = syscall_table(source, abi)
             consts, ioctls, signals = abi_consts(source, abi)
         except GenError as e:
             raise GenError("%s: %s" % (abi["name"], e)) from None
-        files[abi["name"] + ".rs"] = render_abi(abi, version, syscalls, consts, ioctls, signals)
-        counts.append((abi["name"], len(syscalls), len(ioctls), len(signals)))
-    files["mod.rs"] = render_mod(version, audit_values(source))
+        tables.append((abi, dict(syscalls), consts, ioctls, signals))
+        counts.append((abi["name"], len(syscalls), len(ioctls), sum(1 for v in signals if v)))
+    names = sorted({n for _, syscalls, _, _, _ in tables for n in syscalls})
+    if len("".join(names)) > 0xFFFF:
+        raise GenError("the syscall names take more than 65535 bytes")
+    for abi, syscalls, consts, ioctls, signals in tables:
+        files[abi["name"] + ".rs"] = render_abi(abi, version, names, syscalls, consts, ioctls,
+                                                signals)
+    files["mod.rs"] = render_mod(version, audit_values(source), names)
     return version, files, counts
 
 

@@ -39,7 +39,7 @@ fn measure(sb: &Sandbox, opts: &FilterOptions, set: &[&'static Arch]) -> Result<
     let (mut calls, mut max, mut total, mut dispatch) = (0usize, 0usize, 0usize, 0usize);
     let mut slowest = "";
     for (arch, filter) in set.iter().zip(&filters) {
-        for &(name, nr) in arch.syscalls {
+        for (name, nr) in arch.syscalls() {
             let data = SeccompData {
                 nr,
                 arch: arch.audit,

@@ -875,7 +875,7 @@ fn until_nul(bytes: &[u8]) -> &[u8] {
 }
 
 /// Address family names by number (§4.4, `<linux/socket.h>` order).
-const FAMILY_NAMES: [&str; 45] = [
+static FAMILY_NAMES: crate::names::Names = names![
     "AF_UNSPEC",
     "AF_UNIX",
     "AF_INET",
@@ -926,10 +926,7 @@ const FAMILY_NAMES: [&str; 45] = [
 /// The name of address family `family` as reports print it (§4.4): `AF_UNSPEC`..`AF_XDP`,
 /// `AF_???` for any other number.
 pub fn family_name(family: u16) -> &'static str {
-    FAMILY_NAMES
-        .get(usize::from(family))
-        .copied()
-        .unwrap_or("AF_???")
+    FAMILY_NAMES.get(usize::from(family)).unwrap_or("AF_???")
 }
 
 /// Dotted-quad text of an IPv4 address.

@@ -8,6 +8,9 @@
 #[cfg(test)]
 extern crate std;
 
+#[macro_use]
+pub mod names;
+
 pub mod addr;
 pub mod arch;
 pub mod bpf;

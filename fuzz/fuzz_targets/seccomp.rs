@@ -58,10 +58,8 @@ fuzz_target!(|data: &[u8]| {
         let mut c = chunk.iter().copied().chain(std::iter::repeat(0));
         let mut take = |n: usize| (0..n).fold(0u64, |v, _| (v << 8) | u64::from(c.next().unwrap_or(0)));
         let f = &filters[take(1) as usize % filters.len()];
-        let nr = match f.arch.syscalls.get(take(2) as usize % f.arch.syscalls.len()) {
-            Some(&(_, nr)) => nr,
-            None => 0,
-        };
+        let count = f.arch.syscalls().count().max(1);
+        let nr = f.arch.syscalls().nth(take(2) as usize % count).map_or(0, |(_, nr)| nr);
         let small = [0u64, 1, 2, 4, 11, 12, 0x40, 0x41, 0x241, 0xffff_ffff, u64::MAX];
         let mut args = [0u64; 6];
         for a in args.iter_mut() {

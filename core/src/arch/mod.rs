@@ -6,6 +6,13 @@
 //! the byte order and the register width of each ABI, and the layout of `struct seccomp_data`.
 //!
 //! Nothing here depends on the build host: the core builds filters for mips on x86_64.
+//!
+//! The tables are compact because the `syd` binary carries three of them (its native ABI and
+//! the compat ones) within a 200 KiB budget: every name is stored once, in lists shared by all
+//! ABIs ([`Names`](crate::names::Names)), and an ABI stores one `u16` per syscall name ([`SyscallTable`]) where a
+//! `(&str, u32)` pair would take 24 bytes.
+
+use crate::names::Names;
 
 mod tables;
 
@@ -127,30 +134,76 @@ pub struct Consts {
     pub map_noreserve: u32,
     /// `MAP_STACK`.
     pub map_stack: u32,
-    /// The TTY and console ioctl requests that `core/restrict/io_control` permits, by C name,
-    /// in the order of syd's list (`FIONREAD` stands for its alias `TIOCINQ` too). A request
-    /// the ABI does not define is absent.
-    pub ioctls: &'static [(&'static str, u32)],
-    /// Signal numbers by C name (`SIGHUP`..): the signals of syd's `pidfd_send_signal` rule
-    /// first, then `SIGCHLD`, `SIGCONT`, `SIGURG`, `SIGWINCH`, `SIGPWR` and `SIGEMT`. A signal
-    /// the ABI does not define (`SIGSTKFLT` on mips, `SIGEMT` outside mips) is absent.
-    pub signals: &'static [(&'static str, u32)],
+    /// Values of the requests of `tables::IOCTL_NAMES`, in its order (every ABI defines them
+    /// all; the generator fails otherwise).
+    ioctls: [u32; tables::IOCTL_COUNT],
+    /// Numbers of the signals of `tables::SIGNAL_NAMES`, in its order; 0 where the ABI has no
+    /// such signal.
+    signals: [u8; tables::SIGNAL_COUNT],
 }
 
 impl Consts {
+    /// The TTY and console ioctl requests that `core/restrict/io_control` permits, as (C name,
+    /// value), in the order of syd's list (`FIONREAD` stands for its alias `TIOCINQ` too).
+    pub fn ioctls(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        tables::IOCTL_NAMES.iter().zip(self.ioctls.iter().copied())
+    }
+
     /// Value of the ioctl request `name` (e.g. `"TCGETS"`), or `None` if it is not in the list.
     pub fn ioctl(&self, name: &str) -> Option<u32> {
-        lookup(self.ioctls, name)
+        self.ioctls().find(|&(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// Signal numbers by C name (`SIGHUP`..): the signals of syd's `pidfd_send_signal` rule
+    /// first, then `SIGCHLD`, `SIGCONT`, `SIGURG`, `SIGWINCH`, `SIGPWR` and `SIGEMT`. A signal
+    /// the ABI does not define (`SIGSTKFLT` on mips, `SIGEMT` outside mips) is left out.
+    pub fn signals(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        let numbers = self.signals.iter().map(|&n| u32::from(n));
+        tables::SIGNAL_NAMES
+            .iter()
+            .zip(numbers)
+            .filter(|&(_, n)| n != 0)
     }
 
     /// Number of the signal `name` (e.g. `"SIGKILL"`), or `None` if the ABI has no such signal.
     pub fn signal(&self, name: &str) -> Option<u32> {
-        lookup(self.signals, name)
+        self.signals().find(|&(n, _)| n == name).map(|(_, v)| v)
     }
 }
 
-fn lookup(list: &[(&str, u32)], name: &str) -> Option<u32> {
-    list.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+/// Stored value of a name the ABI has no syscall for, in [`SyscallTable`].
+const NONE: u16 = 0xffff;
+
+/// Stored values from this one up name the second number range of an ABI.
+const HIGH: u16 = 0x8000;
+
+/// The syscall numbers of one ABI: one `u16` per name of the list that all ABIs share
+/// (`tables::SYSCALL_NAMES`, sorted), in its order (generated). A stored value `v` is
+/// * `0xffff`: the ABI has no such syscall (or only reserves the number: `sys_ni_syscall`,
+///   no entry point);
+/// * below `0x8000`: syscall number `low_base + v` (x32: [`X32_SYSCALL_BIT`] `+ v`, mips o32:
+///   `4000 + v`, as the kernel's `.tbl` files count);
+/// * otherwise: syscall number `high_base + v - 0x8000` (the ARM-private calls at
+///   `0x0f0000 + n`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct SyscallTable {
+    /// Base of the numbers stored below `0x8000`.
+    low_base: u32,
+    /// Base of the numbers stored from `0x8000`.
+    high_base: u32,
+    /// One stored value per name of `tables::SYSCALL_NAMES`.
+    nrs: [u16; tables::SYSCALL_COUNT],
+}
+
+impl SyscallTable {
+    /// The syscall number that the stored value `v` stands for, or `None` for "no syscall".
+    fn decode(&self, v: u16) -> Option<u32> {
+        match v {
+            NONE => None,
+            v if v < HIGH => self.low_base.checked_add(u32::from(v)),
+            v => self.high_base.checked_add(u32::from(v - HIGH)),
+        }
+    }
 }
 
 /// One ABI that a filter can be compiled for.
@@ -164,9 +217,9 @@ pub struct Arch {
     pub endian: Endian,
     /// Argument width: `W32` ABIs compare the low word only.
     pub word: Word,
-    /// Syscall numbers by kernel name, sorted by name (generated). Syscalls the ABI lacks, or
-    /// only reserves (`sys_ni_syscall`, no entry point), are absent.
-    pub syscalls: &'static [(&'static str, u32)],
+    /// Syscall numbers (generated): read them through [`Arch::syscalls`], [`Arch::nr`] and
+    /// [`Arch::name_of`].
+    table: &'static SyscallTable,
     /// Flag, ioctl and signal values (generated).
     pub consts: &'static Consts,
 }
@@ -178,20 +231,30 @@ impl Arch {
         ARCHES.iter().copied().find(|a| a.name.as_bytes() == name)
     }
 
+    /// The syscalls of this ABI as (kernel name, number), sorted by name. Syscalls the ABI
+    /// lacks, or only reserves (`sys_ni_syscall`, no entry point), are absent. x32 numbers
+    /// include [`X32_SYSCALL_BIT`].
+    pub fn syscalls(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        let t = self.table;
+        t.nrs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &v)| Some((tables::SYSCALL_NAMES.get(i)?, t.decode(v)?)))
+    }
+
     /// Number of syscall `name` on this ABI (binary search), or `None` if the ABI lacks it.
     /// x32 numbers include [`X32_SYSCALL_BIT`].
     pub fn nr(&self, name: &str) -> Option<u32> {
-        let i = self.syscalls.binary_search_by(|&(n, _)| n.cmp(name)).ok()?;
-        self.syscalls.get(i).map(|&(_, nr)| nr)
+        let i = tables::SYSCALL_NAMES.search(name)?;
+        self.table.decode(*self.table.nrs.get(i)?)
     }
 
     /// Kernel name of syscall number `nr` on this ABI, or `None` if no syscall has it. A linear
     /// scan (the table is sorted by name): meant for reports, not for hot paths.
     pub fn name_of(&self, nr: u32) -> Option<&'static str> {
-        self.syscalls
-            .iter()
-            .find(|&&(_, n)| n == nr)
-            .map(|&(name, _)| name)
+        let t = self.table;
+        let i = t.nrs.iter().position(|&v| t.decode(v) == Some(nr))?;
+        tables::SYSCALL_NAMES.get(i)
     }
 }
 
@@ -256,7 +319,7 @@ pub static X86_64: Arch = Arch {
     audit: tables::AUDIT_ARCH_X86_64,
     endian: Endian::Little,
     word: Word::W64,
-    syscalls: tables::x86_64::SYSCALLS,
+    table: &tables::x86_64::SYSCALLS,
     consts: &tables::x86_64::CONSTS,
 };
 
@@ -266,7 +329,7 @@ pub static X86: Arch = Arch {
     audit: tables::AUDIT_ARCH_I386,
     endian: Endian::Little,
     word: Word::W32,
-    syscalls: tables::x86::SYSCALLS,
+    table: &tables::x86::SYSCALLS,
     consts: &tables::x86::CONSTS,
 };
 
@@ -277,7 +340,7 @@ pub static X32: Arch = Arch {
     audit: tables::AUDIT_ARCH_X86_64,
     endian: Endian::Little,
     word: Word::W64,
-    syscalls: tables::x32::SYSCALLS,
+    table: &tables::x32::SYSCALLS,
     consts: &tables::x32::CONSTS,
 };
 
@@ -287,7 +350,7 @@ pub static ARM: Arch = Arch {
     audit: tables::AUDIT_ARCH_ARM,
     endian: Endian::Little,
     word: Word::W32,
-    syscalls: tables::arm::SYSCALLS,
+    table: &tables::arm::SYSCALLS,
     consts: &tables::arm::CONSTS,
 };
 
@@ -297,7 +360,7 @@ pub static AARCH64: Arch = Arch {
     audit: tables::AUDIT_ARCH_AARCH64,
     endian: Endian::Little,
     word: Word::W64,
-    syscalls: tables::aarch64::SYSCALLS,
+    table: &tables::aarch64::SYSCALLS,
     consts: &tables::aarch64::CONSTS,
 };
 
@@ -307,7 +370,7 @@ pub static MIPS: Arch = Arch {
     audit: tables::AUDIT_ARCH_MIPS,
     endian: Endian::Big,
     word: Word::W32,
-    syscalls: tables::mips::SYSCALLS,
+    table: &tables::mips::SYSCALLS,
     consts: &tables::mips::CONSTS,
 };
 
@@ -317,7 +380,7 @@ pub static MIPS64: Arch = Arch {
     audit: tables::AUDIT_ARCH_MIPS64,
     endian: Endian::Big,
     word: Word::W64,
-    syscalls: tables::mips64::SYSCALLS,
+    table: &tables::mips64::SYSCALLS,
     consts: &tables::mips64::CONSTS,
 };
 
@@ -327,7 +390,7 @@ pub static PPC: Arch = Arch {
     audit: tables::AUDIT_ARCH_PPC,
     endian: Endian::Big,
     word: Word::W32,
-    syscalls: tables::ppc::SYSCALLS,
+    table: &tables::ppc::SYSCALLS,
     consts: &tables::ppc::CONSTS,
 };
 
@@ -337,7 +400,7 @@ pub static PPC64: Arch = Arch {
     audit: tables::AUDIT_ARCH_PPC64,
     endian: Endian::Big,
     word: Word::W64,
-    syscalls: tables::ppc64::SYSCALLS,
+    table: &tables::ppc64::SYSCALLS,
     consts: &tables::ppc64::CONSTS,
 };
 
@@ -347,7 +410,7 @@ pub static PPC64LE: Arch = Arch {
     audit: tables::AUDIT_ARCH_PPC64LE,
     endian: Endian::Little,
     word: Word::W64,
-    syscalls: tables::ppc64le::SYSCALLS,
+    table: &tables::ppc64le::SYSCALLS,
     consts: &tables::ppc64le::CONSTS,
 };
 
@@ -357,7 +420,7 @@ pub static S390: Arch = Arch {
     audit: tables::AUDIT_ARCH_S390,
     endian: Endian::Big,
     word: Word::W32,
-    syscalls: tables::s390::SYSCALLS,
+    table: &tables::s390::SYSCALLS,
     consts: &tables::s390::CONSTS,
 };
 
@@ -367,7 +430,7 @@ pub static S390X: Arch = Arch {
     audit: tables::AUDIT_ARCH_S390X,
     endian: Endian::Big,
     word: Word::W64,
-    syscalls: tables::s390x::SYSCALLS,
+    table: &tables::s390x::SYSCALLS,
     consts: &tables::s390x::CONSTS,
 };
 
@@ -377,7 +440,7 @@ pub static PARISC: Arch = Arch {
     audit: tables::AUDIT_ARCH_PARISC,
     endian: Endian::Big,
     word: Word::W32,
-    syscalls: tables::parisc::SYSCALLS,
+    table: &tables::parisc::SYSCALLS,
     consts: &tables::parisc::CONSTS,
 };
 
@@ -387,7 +450,7 @@ pub static PARISC64: Arch = Arch {
     audit: tables::AUDIT_ARCH_PARISC64,
     endian: Endian::Big,
     word: Word::W64,
-    syscalls: tables::parisc64::SYSCALLS,
+    table: &tables::parisc64::SYSCALLS,
     consts: &tables::parisc64::CONSTS,
 };
 
@@ -397,7 +460,7 @@ pub static RISCV64: Arch = Arch {
     audit: tables::AUDIT_ARCH_RISCV64,
     endian: Endian::Little,
     word: Word::W64,
-    syscalls: tables::riscv64::SYSCALLS,
+    table: &tables::riscv64::SYSCALLS,
     consts: &tables::riscv64::CONSTS,
 };
 
@@ -524,17 +587,13 @@ mod tests {
     #[test]
     fn tables_sorted_unique_and_plausible() {
         for a in ARCHES {
-            assert!(
-                a.syscalls.len() > 250,
-                "{}: only {}",
-                a.name,
-                a.syscalls.len()
-            );
-            for w in a.syscalls.windows(2) {
+            let calls: std::vec::Vec<(&str, u32)> = a.syscalls().collect();
+            assert!(calls.len() > 250, "{}: only {}", a.name, calls.len());
+            for w in calls.windows(2) {
                 assert!(w[0].0 < w[1].0, "{}: {:?} before {:?}", a.name, w[0], w[1]);
             }
-            for (i, &(n1, nr1)) in a.syscalls.iter().enumerate() {
-                for &(n2, nr2) in &a.syscalls[i + 1..] {
+            for (i, &(n1, nr1)) in calls.iter().enumerate() {
+                for &(n2, nr2) in &calls[i + 1..] {
                     assert_ne!(nr1, nr2, "{}: {n1} and {n2} share a number", a.name);
                 }
                 assert!(!n1.is_empty() && n1 != "ni_syscall", "{}: {n1:?}", a.name);
@@ -556,7 +615,7 @@ mod tests {
             ("riscv64", 0, 1023),
         ];
         for &(abi, lo, hi) in cases {
-            for &(name, nr) in arch(abi).syscalls {
+            for (name, nr) in arch(abi).syscalls() {
                 assert!((lo..=hi).contains(&nr), "{abi} {name} {nr:#x}");
             }
         }
@@ -585,7 +644,7 @@ mod tests {
     #[test]
     fn nr_and_name_of_round_trip() {
         for a in ARCHES {
-            for &(name, nr) in a.syscalls {
+            for (name, nr) in a.syscalls() {
                 assert_eq!(a.nr(name), Some(nr), "{} {name}", a.name);
                 assert_eq!(a.name_of(nr), Some(name), "{} {nr}", a.name);
             }
@@ -810,7 +869,8 @@ mod tests {
         for abi in [
             "x86_64", "x86", "x32", "arm", "aarch64", "riscv64", "s390", "s390x",
         ] {
-            assert_eq!(arch(abi).consts.ioctls, &GENERIC_IOCTLS[..], "{abi}");
+            let got = arch(abi).consts.ioctls();
+            assert!(got.eq(GENERIC_IOCTLS.iter().copied()), "{abi}");
         }
     }
 
@@ -819,7 +879,7 @@ mod tests {
         // Every ABI lists the same names in the same order; mips, powerpc and parisc encode
         // some requests differently (values from their arch/<arch>/include/uapi/asm/ioctls.h).
         for a in ARCHES {
-            let names = a.consts.ioctls.iter().map(|&(n, _)| n);
+            let names = a.consts.ioctls().map(|(n, _)| n);
             assert!(
                 names.eq(GENERIC_IOCTLS.iter().map(|&(n, _)| n)),
                 "{}",
@@ -886,10 +946,70 @@ mod tests {
             assert_eq!(c.signal("SIGHUP"), Some(1), "{}", a.name);
             assert_eq!(c.signal("SIGIO"), c.signal("SIGPOLL"), "{}", a.name);
             assert_eq!(c.signal("SIGNOPE"), None);
-            for &(name, nr) in c.signals {
+            for (name, nr) in c.signals() {
                 assert!((1..=31).contains(&nr), "{} {name} {nr}", a.name);
             }
         }
+    }
+
+    #[test]
+    fn shared_name_lists() {
+        let lists = [
+            (&tables::SYSCALL_NAMES, tables::SYSCALL_COUNT),
+            (&tables::IOCTL_NAMES, tables::IOCTL_COUNT),
+            (&tables::SIGNAL_NAMES, tables::SIGNAL_COUNT),
+        ];
+        for (names, count) in lists {
+            assert_eq!(names.len(), count);
+            assert_eq!(names.iter().count(), count);
+            for n in names.iter() {
+                let ident = n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric());
+                assert!(!n.is_empty() && ident, "{n:?}");
+            }
+        }
+        // The syscall names are sorted (binary search relies on it), each used by some ABI.
+        let sys = &tables::SYSCALL_NAMES;
+        let all: std::vec::Vec<&str> = sys.iter().collect();
+        for w in all.windows(2) {
+            assert!(w[0] < w[1], "{:?} before {:?}", w[0], w[1]);
+        }
+        for (i, &n) in all.iter().enumerate() {
+            assert_eq!(sys.search(n), Some(i), "{n}");
+            assert!(ARCHES.iter().any(|a| a.nr(n).is_some()), "{n} is no ABI's");
+        }
+        for absent in ["", "_", "aaa", "zzz", "read\0", "openat2x"] {
+            assert_eq!(sys.search(absent), None, "{absent:?}");
+        }
+    }
+
+    #[test]
+    fn syscall_table_encoding() {
+        let t = SyscallTable {
+            low_base: 4000,
+            high_base: 0x0f_0000,
+            nrs: [NONE; tables::SYSCALL_COUNT],
+        };
+        let cases: &[(u16, Option<u32>)] = &[
+            (NONE, None),
+            (0, Some(4000)),
+            (1, Some(4001)),
+            (0x7fff, Some(4000 + 0x7fff)),
+            (0x8000, Some(0x0f_0000)),
+            (0x8005, Some(0x0f_0005)),
+            (0xfffe, Some(0x0f_7ffe)),
+        ];
+        for &(v, want) in cases {
+            assert_eq!(t.decode(v), want, "{v:#x}");
+        }
+        let top = SyscallTable {
+            low_base: u32::MAX,
+            high_base: u32::MAX - 1,
+            nrs: [NONE; tables::SYSCALL_COUNT],
+        };
+        assert_eq!(top.decode(0), Some(u32::MAX));
+        assert_eq!(top.decode(1), None); // would wrap around
+        assert_eq!(top.decode(0x8001), Some(u32::MAX));
+        assert_eq!(top.decode(0x8002), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use arrayvec::ArrayVec;
 use super::model::{ArchFilter, ArgCmp, Cmp, LayerSpec, ModelError, Rule, Then, Width};
 use super::Action;
 use crate::arch::{Arch, Consts};
+use crate::names::Names;
 use crate::sandbox::{Cap, Lock, Mode, Sandbox};
 
 /// Errno values used by the filters (asm-generic/errno*.h; identical on every architecture for
@@ -26,7 +27,7 @@ mod errno {
 }
 
 /// The level-0 deny list: ECANCELED at every level (SPEC §6.1).
-pub const LEVEL0: &[&str] = &[
+pub static LEVEL0: Names = names![
     "acct",
     "add_key",
     "adjtimex",
@@ -68,7 +69,7 @@ pub const LEVEL0: &[&str] = &[
 ];
 
 /// Level 1 (SPEC §6.1, the seed's list).
-const LEVEL1: &[&str] = &[
+static LEVEL1: Names = names![
     "arch_prctl",
     "close",
     "dup",
@@ -101,7 +102,7 @@ const LEVEL1: &[&str] = &[
 ];
 
 /// Level 2 (SPEC §6.1, the seed's list).
-const LEVEL2: &[&str] = &[
+static LEVEL2: Names = names![
     "access",
     "brk",
     "clock_gettime",
@@ -192,7 +193,7 @@ const LEVEL2: &[&str] = &[
 ];
 
 /// Level 3 adds these to level 2 (and any open flags).
-const LEVEL3: &[&str] = &[
+static LEVEL3: Names = names![
     "chmod",
     "fchmod",
     "fchmodat",
@@ -232,7 +233,7 @@ const LEVEL3: &[&str] = &[
 /// Permitted at every level >= 1 besides the level's list (SPEC §6.1): what a process needs to
 /// exit and to return from signal handlers, plus the ioctl list and mprotect (both checked by
 /// their own rules).
-const LEVEL_ANY: &[&str] = &[
+static LEVEL_ANY: Names = names![
     "exit",
     "exit_group",
     "arch_prctl",
@@ -246,7 +247,7 @@ const LEVEL_ANY: &[&str] = &[
 ];
 
 /// Permitted at every level >= 1 in notify mode (process tracking and `-D` confinement).
-const LEVEL_NOTIFY: &[&str] = &["chdir", "clone", "clone3", "fork", "vfork"];
+static LEVEL_NOTIFY: Names = names!["chdir", "clone", "clone3", "fork", "vfork"];
 
 /// ABI variants that count as the listed call.
 const VARIANTS: &[(&str, &str)] = &[
@@ -276,7 +277,7 @@ const VARIANTS: &[(&str, &str)] = &[
 
 /// Write sandboxing: the syscalls whose path arguments are checked (SPEC §2.9), besides the
 /// open and access families.
-pub const WRITE: &[&str] = &[
+pub static WRITE: Names = names![
     "creat",
     "chmod",
     "fchmodat",
@@ -317,13 +318,13 @@ pub const WRITE: &[&str] = &[
 ];
 
 /// Read sandboxing besides the open and access families (SPEC §2.10).
-pub const READ: &[&str] = &["listxattr", "llistxattr", "chdir", "fchdir"];
+pub static READ: Names = names!["listxattr", "llistxattr", "chdir", "fchdir"];
 
 /// execve(2) sandboxing.
-pub const EXEC: &[&str] = &["execve", "execveat"];
+pub static EXEC: Names = names!["execve", "execveat"];
 
 /// Network sandboxing: the checked calls (SPEC §4.1).
-pub const NET: &[&str] = &[
+pub static NET: Names = names![
     "bind",
     "connect",
     "sendto",
@@ -347,10 +348,10 @@ const SOCKETCALLS: [(u64, bool); 9] = [
 ];
 
 /// Calls used to learn the port of successful binds (SPEC §4.5).
-pub const NET_LEARN: &[&str] = &["listen", "accept", "accept4", "getsockname"];
+pub static NET_LEARN: Names = names!["listen", "accept", "accept4", "getsockname"];
 
 /// The magic stat(2) family (SPEC §5.4).
-pub const STAT: &[&str] = &[
+pub static STAT: Names = names![
     "stat",
     "lstat",
     "stat64",
@@ -391,7 +392,7 @@ pub const GID_THRESHOLD: u64 = 14;
 
 /// Signals a tracee may not send through pidfd_send_signal (SPEC §6.8), by name; 29 is added
 /// literally.
-const PIDFD_SIGNALS: &[&str] = &[
+static PIDFD_SIGNALS: Names = names![
     "SIGHUP",
     "SIGINT",
     "SIGQUIT",
@@ -466,12 +467,12 @@ impl Ctx<'_> {
 
     fn permitted_at_level(&self, name: &str) -> bool {
         let listed = |n: &str| {
-            LEVEL_ANY.contains(&n)
-                || (self.notify && LEVEL_NOTIFY.contains(&n))
+            LEVEL_ANY.contains(n)
+                || (self.notify && LEVEL_NOTIFY.contains(n))
                 || match self.level {
-                    1 => LEVEL1.contains(&n),
-                    2 => LEVEL2.contains(&n),
-                    _ => LEVEL2.contains(&n) || LEVEL3.contains(&n),
+                    1 => LEVEL1.contains(n),
+                    2 => LEVEL2.contains(n),
+                    _ => LEVEL2.contains(n) || LEVEL3.contains(n),
                 }
         };
         listed(name)
@@ -570,7 +571,7 @@ fn access_mode_arg(name: &str) -> Option<u8> {
 fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, ModelError> {
     let c = ctx.c;
     // 1. The level-0 list, at every level.
-    if LEVEL0.contains(&name) {
+    if LEVEL0.contains(name) {
         plan.always(Action::Errno(errno::ECANCELED))?;
         return Ok(Some(Action::Errno(errno::ECANCELED)));
     }
@@ -589,13 +590,13 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
             }
         }
         if name == "ioctl" {
-            for &(_, req) in c.ioctls {
+            for (_, req) in c.ioctls() {
                 plan.rule(&[int(1, Cmp::Eq, u64::from(req))], Then::Pass)?;
             }
             plan.close(DENY)?;
         }
     } else if name == "ioctl" && ctx.sb.global.restrict_io_control {
-        for &(_, req) in c.ioctls {
+        for (_, req) in c.ioctls() {
             plan.rule(&[int(1, Cmp::Eq, u64::from(req))], Then::Pass)?;
         }
         plan.close(DENY)?;
@@ -734,14 +735,14 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
             plan.close(Then::Pass)?;
         }
     }
-    let denied = (bpf(ctx.read) && (READ.contains(&name) || name == "openat2"))
-        || (bpf(ctx.write) && (WRITE.contains(&name) || name == "openat2"))
-        || (bpf(ctx.exec) && EXEC.contains(&name));
+    let denied = (bpf(ctx.read) && (READ.contains(name) || name == "openat2"))
+        || (bpf(ctx.write) && (WRITE.contains(name) || name == "openat2"))
+        || (bpf(ctx.exec) && EXEC.contains(name));
     if denied {
         plan.always(Action::Errno(errno::EPERM))?;
         return Ok(Some(Action::Errno(errno::EPERM)));
     }
-    if bpf(ctx.net) && (NET.contains(&name) || NET_LEARN.contains(&name)) {
+    if bpf(ctx.net) && (NET.contains(name) || NET_LEARN.contains(name)) {
         // Under -b a network `deny` keeps upstream's per-call errnos (SPEC §2.6).
         let e = match name {
             "bind" if ctx.opts.bpf_only && ctx.sb.task.network == Mode::Deny => {
@@ -802,12 +803,12 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
         Action::Allow
     } else {
         let routed = (name == "openat2" && (rr || rw))
-            || (READ.contains(&name) && rr)
-            || (WRITE.contains(&name) && rw)
-            || (EXEC.contains(&name) && ctx.notify)
-            || (STAT.contains(&name) && ctx.notify && ctx.sb.task.lock != Lock::On)
-            || (NET.contains(&name) && ctx.routed(ctx.net))
-            || (NET_LEARN.contains(&name)
+            || (READ.contains(name) && rr)
+            || (WRITE.contains(name) && rw)
+            || (EXEC.contains(name) && ctx.notify)
+            || (STAT.contains(name) && ctx.notify && ctx.sb.task.lock != Lock::On)
+            || (NET.contains(name) && ctx.routed(ctx.net))
+            || (NET_LEARN.contains(name)
                 && ctx.routed(ctx.net)
                 && ctx.sb.global.allow_successful_bind)
             || (name == "uname" && ctx.notify && ctx.sb.global.restrict_system_info);
@@ -834,13 +835,12 @@ pub fn enosys(arch: &Arch) -> u16 {
 pub fn unknown_ranges(arch: &Arch) -> ArrayVec<(u32, u32), 4> {
     let mut out = ArrayVec::new();
     let max_below = |limit: u32| {
-        arch.syscalls
-            .iter()
-            .map(|&(_, nr)| nr)
+        arch.syscalls()
+            .map(|(_, nr)| nr)
             .filter(|&nr| nr < limit)
             .max()
     };
-    let max = arch.syscalls.iter().map(|&(_, nr)| nr).max().unwrap_or(0);
+    let max = arch.syscalls().map(|(_, nr)| nr).max().unwrap_or(0);
     match arch.name {
         // x32's own calls start at 512 (with the x32 bit); common ones end below.
         "x32" => {
@@ -900,7 +900,7 @@ pub fn build(
     // by path) would pass every check unseen: refuse them with ENOSYS so that libc falls back
     // to the calls the sandbox knows.
     f.set_unknown(&unknown_ranges(arch), Action::Errno(enosys(arch)))?;
-    for &(name, nr) in arch.syscalls {
+    for (name, nr) in arch.syscalls() {
         let mut p = Plan::new();
         let Some(fin) = plan(&ctx, name, &mut p)? else {
             continue;
@@ -1019,7 +1019,7 @@ mod tests {
             supervisor: 1,
         };
         let f = build(sb, &opts, arch).unwrap();
-        let nr = arch.syscalls.iter().find(|(n, _)| *n == name)?.1;
+        let nr = arch.syscalls().find(|(n, _)| *n == name)?.1;
         Some(f.evaluate(nr, &[3, 0x1000, 16, 0, 0, 0]))
     }
 

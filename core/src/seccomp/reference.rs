@@ -378,16 +378,14 @@ fn newer_than_tables(arch: &Arch, nr: u32) -> bool {
         _ => (0, u32::MAX),
     };
     let highest_in_block = arch
-        .syscalls
-        .iter()
-        .map(|&(_, n)| n)
+        .syscalls()
+        .map(|(_, n)| n)
         .filter(|n| (block_start..=block_end).contains(n))
         .max();
     let above_block = match arch.name {
         "x32" | "arm" => arch
-            .syscalls
-            .iter()
-            .map(|&(_, n)| n)
+            .syscalls()
+            .map(|(_, n)| n)
             .max()
             .is_some_and(|m| nr > m),
         _ => false,
@@ -520,7 +518,7 @@ fn level_permits(level: u8, notify: bool, arch: &Arch, name: &str, args: &[u64; 
 }
 
 fn ioctl_listed(arch: &Arch, request: u32) -> bool {
-    arch.consts.ioctls.iter().any(|&(_, v)| v == request)
+    arch.consts.ioctls().any(|(_, v)| v == request)
 }
 
 /// SPEC §6.2–§6.5, §6.8: a denial by a restriction rule, if one applies.
@@ -1014,7 +1012,7 @@ mod tests {
             }
             "ioctl" => {
                 let mut values: Vec<u64> = vec![];
-                for &(_, v) in c.ioctls {
+                for (_, v) in c.ioctls() {
                     let v = u64::from(v);
                     values.extend([v, v + 1, v.wrapping_sub(1)]);
                 }

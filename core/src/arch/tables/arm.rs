@@ -7,526 +7,473 @@
 //! left out. Constants: the uapi headers of arch/arm, and include/uapi/asm-generic where the arch
 //! has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `arm`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("_llseek", 140),
-    ("_newselect", 142),
-    ("accept", 285),
-    ("accept4", 366),
-    ("access", 33),
-    ("acct", 51),
-    ("add_key", 309),
-    ("adjtimex", 124),
-    ("arm_fadvise64_64", 270),
-    ("arm_sync_file_range", 341),
-    ("bind", 282),
-    ("bpf", 386),
-    ("breakpoint", 983041),
-    ("brk", 45),
-    ("cacheflush", 983042),
-    ("capget", 184),
-    ("capset", 185),
-    ("chdir", 12),
-    ("chmod", 15),
-    ("chown", 182),
-    ("chown32", 212),
-    ("chroot", 61),
-    ("clock_adjtime", 372),
-    ("clock_adjtime64", 405),
-    ("clock_getres", 264),
-    ("clock_getres_time64", 406),
-    ("clock_gettime", 263),
-    ("clock_gettime64", 403),
-    ("clock_nanosleep", 265),
-    ("clock_nanosleep_time64", 407),
-    ("clock_settime", 262),
-    ("clock_settime64", 404),
-    ("clone", 120),
-    ("clone3", 435),
-    ("close", 6),
-    ("close_range", 436),
-    ("connect", 283),
-    ("copy_file_range", 391),
-    ("creat", 8),
-    ("delete_module", 129),
-    ("dup", 41),
-    ("dup2", 63),
-    ("dup3", 358),
-    ("epoll_create", 250),
-    ("epoll_create1", 357),
-    ("epoll_ctl", 251),
-    ("epoll_pwait", 346),
-    ("epoll_pwait2", 441),
-    ("epoll_wait", 252),
-    ("eventfd", 351),
-    ("eventfd2", 356),
-    ("execve", 11),
-    ("execveat", 387),
-    ("exit", 1),
-    ("exit_group", 248),
-    ("faccessat", 334),
-    ("faccessat2", 439),
-    ("fallocate", 352),
-    ("fanotify_init", 367),
-    ("fanotify_mark", 368),
-    ("fchdir", 133),
-    ("fchmod", 94),
-    ("fchmodat", 333),
-    ("fchown", 95),
-    ("fchown32", 207),
-    ("fchownat", 325),
-    ("fcntl", 55),
-    ("fcntl64", 221),
-    ("fdatasync", 148),
-    ("fgetxattr", 231),
-    ("finit_module", 379),
-    ("flistxattr", 234),
-    ("flock", 143),
-    ("fork", 2),
-    ("fremovexattr", 237),
-    ("fsconfig", 431),
-    ("fsetxattr", 228),
-    ("fsmount", 432),
-    ("fsopen", 430),
-    ("fspick", 433),
-    ("fstat", 108),
-    ("fstat64", 197),
-    ("fstatat64", 327),
-    ("fstatfs", 100),
-    ("fstatfs64", 267),
-    ("fsync", 118),
-    ("ftruncate", 93),
-    ("ftruncate64", 194),
-    ("futex", 240),
-    ("futex_time64", 422),
-    ("futex_waitv", 449),
-    ("futimesat", 326),
-    ("get_mempolicy", 320),
-    ("get_robust_list", 339),
-    ("get_tls", 983046),
-    ("getcpu", 345),
-    ("getcwd", 183),
-    ("getdents", 141),
-    ("getdents64", 217),
-    ("getegid", 50),
-    ("getegid32", 202),
-    ("geteuid", 49),
-    ("geteuid32", 201),
-    ("getgid", 47),
-    ("getgid32", 200),
-    ("getgroups", 80),
-    ("getgroups32", 205),
-    ("getitimer", 105),
-    ("getpeername", 287),
-    ("getpgid", 132),
-    ("getpgrp", 65),
-    ("getpid", 20),
-    ("getppid", 64),
-    ("getpriority", 96),
-    ("getrandom", 384),
-    ("getresgid", 171),
-    ("getresgid32", 211),
-    ("getresuid", 165),
-    ("getresuid32", 209),
-    ("getrusage", 77),
-    ("getsid", 147),
-    ("getsockname", 286),
-    ("getsockopt", 295),
-    ("gettid", 224),
-    ("gettimeofday", 78),
-    ("getuid", 24),
-    ("getuid32", 199),
-    ("getxattr", 229),
-    ("init_module", 128),
-    ("inotify_add_watch", 317),
-    ("inotify_init", 316),
-    ("inotify_init1", 360),
-    ("inotify_rm_watch", 318),
-    ("io_cancel", 247),
-    ("io_destroy", 244),
-    ("io_getevents", 245),
-    ("io_pgetevents", 399),
-    ("io_pgetevents_time64", 416),
-    ("io_setup", 243),
-    ("io_submit", 246),
-    ("io_uring_enter", 426),
-    ("io_uring_register", 427),
-    ("io_uring_setup", 425),
-    ("ioctl", 54),
-    ("ioprio_get", 315),
-    ("ioprio_set", 314),
-    ("kcmp", 378),
-    ("kexec_file_load", 401),
-    ("kexec_load", 347),
-    ("keyctl", 311),
-    ("kill", 37),
-    ("landlock_add_rule", 445),
-    ("landlock_create_ruleset", 444),
-    ("landlock_restrict_self", 446),
-    ("lchown", 16),
-    ("lchown32", 198),
-    ("lgetxattr", 230),
-    ("link", 9),
-    ("linkat", 330),
-    ("listen", 284),
-    ("listxattr", 232),
-    ("llistxattr", 233),
-    ("lookup_dcookie", 249),
-    ("lremovexattr", 236),
-    ("lseek", 19),
-    ("lsetxattr", 227),
-    ("lstat", 107),
-    ("lstat64", 196),
-    ("madvise", 220),
-    ("mbind", 319),
-    ("membarrier", 389),
-    ("memfd_create", 385),
-    ("migrate_pages", 400),
-    ("mincore", 219),
-    ("mkdir", 39),
-    ("mkdirat", 323),
-    ("mknod", 14),
-    ("mknodat", 324),
-    ("mlock", 150),
-    ("mlock2", 390),
-    ("mlockall", 152),
-    ("mmap2", 192),
-    ("mount", 21),
-    ("mount_setattr", 442),
-    ("move_mount", 429),
-    ("move_pages", 344),
-    ("mprotect", 125),
-    ("mq_getsetattr", 279),
-    ("mq_notify", 278),
-    ("mq_open", 274),
-    ("mq_timedreceive", 277),
-    ("mq_timedreceive_time64", 419),
-    ("mq_timedsend", 276),
-    ("mq_timedsend_time64", 418),
-    ("mq_unlink", 275),
-    ("mremap", 163),
-    ("msgctl", 304),
-    ("msgget", 303),
-    ("msgrcv", 302),
-    ("msgsnd", 301),
-    ("msync", 144),
-    ("munlock", 151),
-    ("munlockall", 153),
-    ("munmap", 91),
-    ("name_to_handle_at", 370),
-    ("nanosleep", 162),
-    ("nice", 34),
-    ("open", 5),
-    ("open_by_handle_at", 371),
-    ("open_tree", 428),
-    ("openat", 322),
-    ("openat2", 437),
-    ("pause", 29),
-    ("pciconfig_iobase", 271),
-    ("pciconfig_read", 272),
-    ("pciconfig_write", 273),
-    ("perf_event_open", 364),
-    ("personality", 136),
-    ("pidfd_getfd", 438),
-    ("pidfd_open", 434),
-    ("pidfd_send_signal", 424),
-    ("pipe", 42),
-    ("pipe2", 359),
-    ("pivot_root", 218),
-    ("pkey_alloc", 395),
-    ("pkey_free", 396),
-    ("pkey_mprotect", 394),
-    ("poll", 168),
-    ("ppoll", 336),
-    ("ppoll_time64", 414),
-    ("prctl", 172),
-    ("pread64", 180),
-    ("preadv", 361),
-    ("preadv2", 392),
-    ("prlimit64", 369),
-    ("process_madvise", 440),
-    ("process_mrelease", 448),
-    ("process_vm_readv", 376),
-    ("process_vm_writev", 377),
-    ("pselect6", 335),
-    ("pselect6_time64", 413),
-    ("ptrace", 26),
-    ("pwrite64", 181),
-    ("pwritev", 362),
-    ("pwritev2", 393),
-    ("quotactl", 131),
-    ("quotactl_fd", 443),
-    ("read", 3),
-    ("readahead", 225),
-    ("readlink", 85),
-    ("readlinkat", 332),
-    ("readv", 145),
-    ("reboot", 88),
-    ("recv", 291),
-    ("recvfrom", 292),
-    ("recvmmsg", 365),
-    ("recvmmsg_time64", 417),
-    ("recvmsg", 297),
-    ("remap_file_pages", 253),
-    ("removexattr", 235),
-    ("rename", 38),
-    ("renameat", 329),
-    ("renameat2", 382),
-    ("request_key", 310),
-    ("restart_syscall", 0),
-    ("rmdir", 40),
-    ("rseq", 398),
-    ("rt_sigaction", 174),
-    ("rt_sigpending", 176),
-    ("rt_sigprocmask", 175),
-    ("rt_sigqueueinfo", 178),
-    ("rt_sigreturn", 173),
-    ("rt_sigsuspend", 179),
-    ("rt_sigtimedwait", 177),
-    ("rt_sigtimedwait_time64", 421),
-    ("rt_tgsigqueueinfo", 363),
-    ("sched_get_priority_max", 159),
-    ("sched_get_priority_min", 160),
-    ("sched_getaffinity", 242),
-    ("sched_getattr", 381),
-    ("sched_getparam", 155),
-    ("sched_getscheduler", 157),
-    ("sched_rr_get_interval", 161),
-    ("sched_rr_get_interval_time64", 423),
-    ("sched_setaffinity", 241),
-    ("sched_setattr", 380),
-    ("sched_setparam", 154),
-    ("sched_setscheduler", 156),
-    ("sched_yield", 158),
-    ("seccomp", 383),
-    ("semctl", 300),
-    ("semget", 299),
-    ("semop", 298),
-    ("semtimedop", 312),
-    ("semtimedop_time64", 420),
-    ("send", 289),
-    ("sendfile", 187),
-    ("sendfile64", 239),
-    ("sendmmsg", 374),
-    ("sendmsg", 296),
-    ("sendto", 290),
-    ("set_mempolicy", 321),
-    ("set_mempolicy_home_node", 450),
-    ("set_robust_list", 338),
-    ("set_tid_address", 256),
-    ("set_tls", 983045),
-    ("setdomainname", 121),
-    ("setfsgid", 139),
-    ("setfsgid32", 216),
-    ("setfsuid", 138),
-    ("setfsuid32", 215),
-    ("setgid", 46),
-    ("setgid32", 214),
-    ("setgroups", 81),
-    ("setgroups32", 206),
-    ("sethostname", 74),
-    ("setitimer", 104),
-    ("setns", 375),
-    ("setpgid", 57),
-    ("setpriority", 97),
-    ("setregid", 71),
-    ("setregid32", 204),
-    ("setresgid", 170),
-    ("setresgid32", 210),
-    ("setresuid", 164),
-    ("setresuid32", 208),
-    ("setreuid", 70),
-    ("setreuid32", 203),
-    ("setrlimit", 75),
-    ("setsid", 66),
-    ("setsockopt", 294),
-    ("settimeofday", 79),
-    ("setuid", 23),
-    ("setuid32", 213),
-    ("setxattr", 226),
-    ("shmat", 305),
-    ("shmctl", 308),
-    ("shmdt", 306),
-    ("shmget", 307),
-    ("shutdown", 293),
-    ("sigaction", 67),
-    ("sigaltstack", 186),
-    ("signalfd", 349),
-    ("signalfd4", 355),
-    ("sigpending", 73),
-    ("sigprocmask", 126),
-    ("sigreturn", 119),
-    ("sigsuspend", 72),
-    ("socket", 281),
-    ("socketpair", 288),
-    ("splice", 340),
-    ("stat", 106),
-    ("stat64", 195),
-    ("statfs", 99),
-    ("statfs64", 266),
-    ("statx", 397),
-    ("swapoff", 115),
-    ("swapon", 87),
-    ("symlink", 83),
-    ("symlinkat", 331),
-    ("sync", 36),
-    ("syncfs", 373),
-    ("sysfs", 135),
-    ("sysinfo", 116),
-    ("syslog", 103),
-    ("tee", 342),
-    ("tgkill", 268),
-    ("timer_create", 257),
-    ("timer_delete", 261),
-    ("timer_getoverrun", 260),
-    ("timer_gettime", 259),
-    ("timer_gettime64", 408),
-    ("timer_settime", 258),
-    ("timer_settime64", 409),
-    ("timerfd_create", 350),
-    ("timerfd_gettime", 354),
-    ("timerfd_gettime64", 410),
-    ("timerfd_settime", 353),
-    ("timerfd_settime64", 411),
-    ("times", 43),
-    ("tkill", 238),
-    ("truncate", 92),
-    ("truncate64", 193),
-    ("ugetrlimit", 191),
-    ("umask", 60),
-    ("umount2", 52),
-    ("uname", 122),
-    ("unlink", 10),
-    ("unlinkat", 328),
-    ("unshare", 337),
-    ("uselib", 86),
-    ("userfaultfd", 388),
-    ("usr26", 983043),
-    ("usr32", 983044),
-    ("ustat", 62),
-    ("utimensat", 348),
-    ("utimensat_time64", 412),
-    ("utimes", 269),
-    ("vfork", 190),
-    ("vhangup", 111),
-    ("vmsplice", 343),
-    ("wait4", 114),
-    ("waitid", 280),
-    ("write", 4),
-    ("writev", 146),
-];
-
-/// TTY and console ioctl requests of `arm`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x5401),
-    ("TIOCGLCKTRMIOS", 0x5456),
-    ("TIOCGWINSZ", 0x5413),
-    ("TIOCSWINSZ", 0x5414),
-    ("FIONREAD", 0x541b),
-    ("TIOCOUTQ", 0x5411),
-    ("TCFLSH", 0x540b),
-    ("TIOCSTI", 0x5412),
-    ("TIOCSCTTY", 0x540e),
-    ("TIOCNOTTY", 0x5422),
-    ("TIOCGPGRP", 0x540f),
-    ("TIOCSPGRP", 0x5410),
-    ("TIOCGSID", 0x5429),
-    ("TIOCEXCL", 0x540c),
-    ("TIOCGEXCL", 0x80045440),
-    ("TIOCNXCL", 0x540d),
-    ("TIOCGETD", 0x5424),
-    ("TIOCSETD", 0x5423),
-    ("TIOCPKT", 0x5420),
-    ("TIOCGPKT", 0x80045438),
-    ("TIOCSPTLCK", 0x40045431),
-    ("TIOCGPTLCK", 0x80045439),
-    ("TIOCGPTPEER", 0x5441),
-    ("TIOCGSOFTCAR", 0x5419),
-    ("TIOCSSOFTCAR", 0x541a),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `arm`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 10),
-    ("SIGUSR2", 12),
-    ("SIGSTOP", 19),
-    ("SIGTSTP", 20),
-    ("SIGTTIN", 21),
-    ("SIGTTOU", 22),
-    ("SIGBUS", 7),
-    ("SIGPOLL", 29),
-    ("SIGIO", 29),
-    ("SIGPROF", 27),
-    ("SIGSYS", 31),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 26),
-    ("SIGXCPU", 24),
-    ("SIGXFSZ", 25),
-    ("SIGSTKFLT", 16),
-    ("SIGCHLD", 17),
-    ("SIGCONT", 18),
-    ("SIGURG", 23),
-    ("SIGWINCH", 28),
-    ("SIGPWR", 30),
-];
+/// System call numbers of `arm`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x0,
+    high_base: 0xf0000,
+    nrs: [
+        140,    // _llseek
+        142,    // _newselect
+        285,    // accept
+        366,    // accept4
+        33,     // access
+        51,     // acct
+        309,    // add_key
+        124,    // adjtimex
+        NONE,   // alarm
+        NONE,   // arch_prctl
+        270,    // arm_fadvise64_64
+        341,    // arm_sync_file_range
+        282,    // bind
+        386,    // bpf
+        0x8001, // breakpoint = 0xf0001
+        45,     // brk
+        NONE,   // cachectl
+        0x8002, // cacheflush = 0xf0002
+        184,    // capget
+        185,    // capset
+        12,     // chdir
+        15,     // chmod
+        182,    // chown
+        212,    // chown32
+        61,     // chroot
+        372,    // clock_adjtime
+        405,    // clock_adjtime64
+        264,    // clock_getres
+        406,    // clock_getres_time64
+        263,    // clock_gettime
+        403,    // clock_gettime64
+        265,    // clock_nanosleep
+        407,    // clock_nanosleep_time64
+        262,    // clock_settime
+        404,    // clock_settime64
+        120,    // clone
+        435,    // clone3
+        6,      // close
+        436,    // close_range
+        283,    // connect
+        391,    // copy_file_range
+        8,      // creat
+        129,    // delete_module
+        41,     // dup
+        63,     // dup2
+        358,    // dup3
+        250,    // epoll_create
+        357,    // epoll_create1
+        251,    // epoll_ctl
+        346,    // epoll_pwait
+        441,    // epoll_pwait2
+        252,    // epoll_wait
+        351,    // eventfd
+        356,    // eventfd2
+        11,     // execve
+        387,    // execveat
+        1,      // exit
+        248,    // exit_group
+        334,    // faccessat
+        439,    // faccessat2
+        NONE,   // fadvise64
+        NONE,   // fadvise64_64
+        352,    // fallocate
+        367,    // fanotify_init
+        368,    // fanotify_mark
+        133,    // fchdir
+        94,     // fchmod
+        333,    // fchmodat
+        95,     // fchown
+        207,    // fchown32
+        325,    // fchownat
+        55,     // fcntl
+        221,    // fcntl64
+        148,    // fdatasync
+        231,    // fgetxattr
+        379,    // finit_module
+        234,    // flistxattr
+        143,    // flock
+        2,      // fork
+        237,    // fremovexattr
+        431,    // fsconfig
+        228,    // fsetxattr
+        432,    // fsmount
+        430,    // fsopen
+        433,    // fspick
+        108,    // fstat
+        197,    // fstat64
+        327,    // fstatat64
+        100,    // fstatfs
+        267,    // fstatfs64
+        118,    // fsync
+        93,     // ftruncate
+        194,    // ftruncate64
+        240,    // futex
+        422,    // futex_time64
+        449,    // futex_waitv
+        326,    // futimesat
+        320,    // get_mempolicy
+        339,    // get_robust_list
+        NONE,   // get_thread_area
+        0x8006, // get_tls = 0xf0006
+        345,    // getcpu
+        183,    // getcwd
+        141,    // getdents
+        217,    // getdents64
+        50,     // getegid
+        202,    // getegid32
+        49,     // geteuid
+        201,    // geteuid32
+        47,     // getgid
+        200,    // getgid32
+        80,     // getgroups
+        205,    // getgroups32
+        105,    // getitimer
+        287,    // getpeername
+        132,    // getpgid
+        65,     // getpgrp
+        20,     // getpid
+        64,     // getppid
+        96,     // getpriority
+        384,    // getrandom
+        171,    // getresgid
+        211,    // getresgid32
+        165,    // getresuid
+        209,    // getresuid32
+        NONE,   // getrlimit
+        77,     // getrusage
+        147,    // getsid
+        286,    // getsockname
+        295,    // getsockopt
+        224,    // gettid
+        78,     // gettimeofday
+        24,     // getuid
+        199,    // getuid32
+        229,    // getxattr
+        128,    // init_module
+        317,    // inotify_add_watch
+        316,    // inotify_init
+        360,    // inotify_init1
+        318,    // inotify_rm_watch
+        247,    // io_cancel
+        244,    // io_destroy
+        245,    // io_getevents
+        399,    // io_pgetevents
+        416,    // io_pgetevents_time64
+        243,    // io_setup
+        246,    // io_submit
+        426,    // io_uring_enter
+        427,    // io_uring_register
+        425,    // io_uring_setup
+        54,     // ioctl
+        NONE,   // ioperm
+        NONE,   // iopl
+        315,    // ioprio_get
+        314,    // ioprio_set
+        NONE,   // ipc
+        378,    // kcmp
+        401,    // kexec_file_load
+        347,    // kexec_load
+        311,    // keyctl
+        37,     // kill
+        445,    // landlock_add_rule
+        444,    // landlock_create_ruleset
+        446,    // landlock_restrict_self
+        16,     // lchown
+        198,    // lchown32
+        230,    // lgetxattr
+        9,      // link
+        330,    // linkat
+        284,    // listen
+        232,    // listxattr
+        233,    // llistxattr
+        249,    // lookup_dcookie
+        236,    // lremovexattr
+        19,     // lseek
+        227,    // lsetxattr
+        107,    // lstat
+        196,    // lstat64
+        220,    // madvise
+        319,    // mbind
+        389,    // membarrier
+        385,    // memfd_create
+        NONE,   // memfd_secret
+        400,    // migrate_pages
+        219,    // mincore
+        39,     // mkdir
+        323,    // mkdirat
+        14,     // mknod
+        324,    // mknodat
+        150,    // mlock
+        390,    // mlock2
+        152,    // mlockall
+        NONE,   // mmap
+        192,    // mmap2
+        NONE,   // modify_ldt
+        21,     // mount
+        442,    // mount_setattr
+        429,    // move_mount
+        344,    // move_pages
+        125,    // mprotect
+        279,    // mq_getsetattr
+        278,    // mq_notify
+        274,    // mq_open
+        277,    // mq_timedreceive
+        419,    // mq_timedreceive_time64
+        276,    // mq_timedsend
+        418,    // mq_timedsend_time64
+        275,    // mq_unlink
+        163,    // mremap
+        304,    // msgctl
+        303,    // msgget
+        302,    // msgrcv
+        301,    // msgsnd
+        144,    // msync
+        151,    // munlock
+        153,    // munlockall
+        91,     // munmap
+        370,    // name_to_handle_at
+        162,    // nanosleep
+        NONE,   // newfstatat
+        34,     // nice
+        NONE,   // oldfstat
+        NONE,   // oldlstat
+        NONE,   // oldolduname
+        NONE,   // oldstat
+        NONE,   // olduname
+        5,      // open
+        371,    // open_by_handle_at
+        428,    // open_tree
+        322,    // openat
+        437,    // openat2
+        29,     // pause
+        271,    // pciconfig_iobase
+        272,    // pciconfig_read
+        273,    // pciconfig_write
+        364,    // perf_event_open
+        136,    // personality
+        438,    // pidfd_getfd
+        434,    // pidfd_open
+        424,    // pidfd_send_signal
+        42,     // pipe
+        359,    // pipe2
+        218,    // pivot_root
+        395,    // pkey_alloc
+        396,    // pkey_free
+        394,    // pkey_mprotect
+        168,    // poll
+        336,    // ppoll
+        414,    // ppoll_time64
+        172,    // prctl
+        180,    // pread64
+        361,    // preadv
+        392,    // preadv2
+        369,    // prlimit64
+        440,    // process_madvise
+        448,    // process_mrelease
+        376,    // process_vm_readv
+        377,    // process_vm_writev
+        335,    // pselect6
+        413,    // pselect6_time64
+        26,     // ptrace
+        181,    // pwrite64
+        362,    // pwritev
+        393,    // pwritev2
+        131,    // quotactl
+        443,    // quotactl_fd
+        3,      // read
+        225,    // readahead
+        NONE,   // readdir
+        85,     // readlink
+        332,    // readlinkat
+        145,    // readv
+        88,     // reboot
+        291,    // recv
+        292,    // recvfrom
+        365,    // recvmmsg
+        417,    // recvmmsg_time64
+        297,    // recvmsg
+        253,    // remap_file_pages
+        235,    // removexattr
+        38,     // rename
+        329,    // renameat
+        382,    // renameat2
+        310,    // request_key
+        0,      // restart_syscall
+        NONE,   // riscv_flush_icache
+        40,     // rmdir
+        398,    // rseq
+        174,    // rt_sigaction
+        176,    // rt_sigpending
+        175,    // rt_sigprocmask
+        178,    // rt_sigqueueinfo
+        173,    // rt_sigreturn
+        179,    // rt_sigsuspend
+        177,    // rt_sigtimedwait
+        421,    // rt_sigtimedwait_time64
+        363,    // rt_tgsigqueueinfo
+        NONE,   // rtas
+        NONE,   // s390_guarded_storage
+        NONE,   // s390_pci_mmio_read
+        NONE,   // s390_pci_mmio_write
+        NONE,   // s390_runtime_instr
+        NONE,   // s390_sthyi
+        159,    // sched_get_priority_max
+        160,    // sched_get_priority_min
+        242,    // sched_getaffinity
+        381,    // sched_getattr
+        155,    // sched_getparam
+        157,    // sched_getscheduler
+        161,    // sched_rr_get_interval
+        423,    // sched_rr_get_interval_time64
+        241,    // sched_setaffinity
+        380,    // sched_setattr
+        154,    // sched_setparam
+        156,    // sched_setscheduler
+        158,    // sched_yield
+        383,    // seccomp
+        NONE,   // select
+        300,    // semctl
+        299,    // semget
+        298,    // semop
+        312,    // semtimedop
+        420,    // semtimedop_time64
+        289,    // send
+        187,    // sendfile
+        239,    // sendfile64
+        374,    // sendmmsg
+        296,    // sendmsg
+        290,    // sendto
+        321,    // set_mempolicy
+        450,    // set_mempolicy_home_node
+        338,    // set_robust_list
+        NONE,   // set_thread_area
+        256,    // set_tid_address
+        0x8005, // set_tls = 0xf0005
+        121,    // setdomainname
+        139,    // setfsgid
+        216,    // setfsgid32
+        138,    // setfsuid
+        215,    // setfsuid32
+        46,     // setgid
+        214,    // setgid32
+        81,     // setgroups
+        206,    // setgroups32
+        74,     // sethostname
+        104,    // setitimer
+        375,    // setns
+        57,     // setpgid
+        97,     // setpriority
+        71,     // setregid
+        204,    // setregid32
+        170,    // setresgid
+        210,    // setresgid32
+        164,    // setresuid
+        208,    // setresuid32
+        70,     // setreuid
+        203,    // setreuid32
+        75,     // setrlimit
+        66,     // setsid
+        294,    // setsockopt
+        79,     // settimeofday
+        23,     // setuid
+        213,    // setuid32
+        226,    // setxattr
+        NONE,   // sgetmask
+        305,    // shmat
+        308,    // shmctl
+        306,    // shmdt
+        307,    // shmget
+        293,    // shutdown
+        67,     // sigaction
+        186,    // sigaltstack
+        NONE,   // signal
+        349,    // signalfd
+        355,    // signalfd4
+        73,     // sigpending
+        126,    // sigprocmask
+        119,    // sigreturn
+        72,     // sigsuspend
+        281,    // socket
+        NONE,   // socketcall
+        288,    // socketpair
+        340,    // splice
+        NONE,   // spu_create
+        NONE,   // spu_run
+        NONE,   // ssetmask
+        106,    // stat
+        195,    // stat64
+        99,     // statfs
+        266,    // statfs64
+        397,    // statx
+        NONE,   // stime
+        NONE,   // subpage_prot
+        NONE,   // swapcontext
+        115,    // swapoff
+        87,     // swapon
+        NONE,   // switch_endian
+        83,     // symlink
+        331,    // symlinkat
+        36,     // sync
+        NONE,   // sync_file_range
+        NONE,   // sync_file_range2
+        373,    // syncfs
+        NONE,   // sys_debug_setcontext
+        NONE,   // syscall
+        135,    // sysfs
+        116,    // sysinfo
+        103,    // syslog
+        NONE,   // sysmips
+        342,    // tee
+        268,    // tgkill
+        NONE,   // time
+        257,    // timer_create
+        261,    // timer_delete
+        260,    // timer_getoverrun
+        259,    // timer_gettime
+        408,    // timer_gettime64
+        258,    // timer_settime
+        409,    // timer_settime64
+        350,    // timerfd_create
+        354,    // timerfd_gettime
+        410,    // timerfd_gettime64
+        353,    // timerfd_settime
+        411,    // timerfd_settime64
+        43,     // times
+        238,    // tkill
+        92,     // truncate
+        193,    // truncate64
+        191,    // ugetrlimit
+        60,     // umask
+        NONE,   // umount
+        52,     // umount2
+        122,    // uname
+        10,     // unlink
+        328,    // unlinkat
+        337,    // unshare
+        NONE,   // unused109
+        NONE,   // unused59
+        86,     // uselib
+        388,    // userfaultfd
+        0x8003, // usr26 = 0xf0003
+        0x8004, // usr32 = 0xf0004
+        62,     // ustat
+        NONE,   // utime
+        348,    // utimensat
+        412,    // utimensat_time64
+        269,    // utimes
+        190,    // vfork
+        111,    // vhangup
+        NONE,   // vm86
+        NONE,   // vm86old
+        343,    // vmsplice
+        114,    // wait4
+        280,    // waitid
+        NONE,   // waitpid
+        4,      // write
+        146,    // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `arm`.
 pub static CONSTS: Consts = Consts {
@@ -558,6 +505,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x800,
     map_noreserve: 0x4000,
     map_stack: 0x20000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x5401,     // TCGETS
+        0x5456,     // TIOCGLCKTRMIOS
+        0x5413,     // TIOCGWINSZ
+        0x5414,     // TIOCSWINSZ
+        0x541b,     // FIONREAD
+        0x5411,     // TIOCOUTQ
+        0x540b,     // TCFLSH
+        0x5412,     // TIOCSTI
+        0x540e,     // TIOCSCTTY
+        0x5422,     // TIOCNOTTY
+        0x540f,     // TIOCGPGRP
+        0x5410,     // TIOCSPGRP
+        0x5429,     // TIOCGSID
+        0x540c,     // TIOCEXCL
+        0x80045440, // TIOCGEXCL
+        0x540d,     // TIOCNXCL
+        0x5424,     // TIOCGETD
+        0x5423,     // TIOCSETD
+        0x5420,     // TIOCPKT
+        0x80045438, // TIOCGPKT
+        0x40045431, // TIOCSPTLCK
+        0x80045439, // TIOCGPTLCK
+        0x5441,     // TIOCGPTPEER
+        0x5419,     // TIOCGSOFTCAR
+        0x541a,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        10, // SIGUSR1
+        12, // SIGUSR2
+        19, // SIGSTOP
+        20, // SIGTSTP
+        21, // SIGTTIN
+        22, // SIGTTOU
+        7,  // SIGBUS
+        29, // SIGPOLL
+        29, // SIGIO
+        27, // SIGPROF
+        31, // SIGSYS
+        5,  // SIGTRAP
+        26, // SIGVTALRM
+        24, // SIGXCPU
+        25, // SIGXFSZ
+        16, // SIGSTKFLT
+        17, // SIGCHLD
+        18, // SIGCONT
+        23, // SIGURG
+        28, // SIGWINCH
+        30, // SIGPWR
+        0,  // SIGEMT
+    ],
 };

@@ -6,513 +6,473 @@
 //! an entry point or with sys_ni_syscall are left out. Constants: the uapi headers of arch/mips,
 //! and include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `mips`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("_llseek", 4140),
-    ("_newselect", 4142),
-    ("accept", 4168),
-    ("accept4", 4334),
-    ("access", 4033),
-    ("acct", 4051),
-    ("add_key", 4280),
-    ("adjtimex", 4124),
-    ("alarm", 4027),
-    ("bind", 4169),
-    ("bpf", 4355),
-    ("brk", 4045),
-    ("cachectl", 4148),
-    ("cacheflush", 4147),
-    ("capget", 4204),
-    ("capset", 4205),
-    ("chdir", 4012),
-    ("chmod", 4015),
-    ("chown", 4202),
-    ("chroot", 4061),
-    ("clock_adjtime", 4341),
-    ("clock_adjtime64", 4405),
-    ("clock_getres", 4264),
-    ("clock_getres_time64", 4406),
-    ("clock_gettime", 4263),
-    ("clock_gettime64", 4403),
-    ("clock_nanosleep", 4265),
-    ("clock_nanosleep_time64", 4407),
-    ("clock_settime", 4262),
-    ("clock_settime64", 4404),
-    ("clone", 4120),
-    ("clone3", 4435),
-    ("close", 4006),
-    ("close_range", 4436),
-    ("connect", 4170),
-    ("copy_file_range", 4360),
-    ("creat", 4008),
-    ("delete_module", 4129),
-    ("dup", 4041),
-    ("dup2", 4063),
-    ("dup3", 4327),
-    ("epoll_create", 4248),
-    ("epoll_create1", 4326),
-    ("epoll_ctl", 4249),
-    ("epoll_pwait", 4313),
-    ("epoll_pwait2", 4441),
-    ("epoll_wait", 4250),
-    ("eventfd", 4319),
-    ("eventfd2", 4325),
-    ("execve", 4011),
-    ("execveat", 4356),
-    ("exit", 4001),
-    ("exit_group", 4246),
-    ("faccessat", 4300),
-    ("faccessat2", 4439),
-    ("fadvise64", 4254),
-    ("fallocate", 4320),
-    ("fanotify_init", 4336),
-    ("fanotify_mark", 4337),
-    ("fchdir", 4133),
-    ("fchmod", 4094),
-    ("fchmodat", 4299),
-    ("fchown", 4095),
-    ("fchownat", 4291),
-    ("fcntl", 4055),
-    ("fcntl64", 4220),
-    ("fdatasync", 4152),
-    ("fgetxattr", 4229),
-    ("finit_module", 4348),
-    ("flistxattr", 4232),
-    ("flock", 4143),
-    ("fork", 4002),
-    ("fremovexattr", 4235),
-    ("fsconfig", 4431),
-    ("fsetxattr", 4226),
-    ("fsmount", 4432),
-    ("fsopen", 4430),
-    ("fspick", 4433),
-    ("fstat", 4108),
-    ("fstat64", 4215),
-    ("fstatat64", 4293),
-    ("fstatfs", 4100),
-    ("fstatfs64", 4256),
-    ("fsync", 4118),
-    ("ftruncate", 4093),
-    ("ftruncate64", 4212),
-    ("futex", 4238),
-    ("futex_time64", 4422),
-    ("futex_waitv", 4449),
-    ("futimesat", 4292),
-    ("get_mempolicy", 4269),
-    ("get_robust_list", 4310),
-    ("getcpu", 4312),
-    ("getcwd", 4203),
-    ("getdents", 4141),
-    ("getdents64", 4219),
-    ("getegid", 4050),
-    ("geteuid", 4049),
-    ("getgid", 4047),
-    ("getgroups", 4080),
-    ("getitimer", 4105),
-    ("getpeername", 4171),
-    ("getpgid", 4132),
-    ("getpgrp", 4065),
-    ("getpid", 4020),
-    ("getppid", 4064),
-    ("getpriority", 4096),
-    ("getrandom", 4353),
-    ("getresgid", 4191),
-    ("getresuid", 4186),
-    ("getrlimit", 4076),
-    ("getrusage", 4077),
-    ("getsid", 4151),
-    ("getsockname", 4172),
-    ("getsockopt", 4173),
-    ("gettid", 4222),
-    ("gettimeofday", 4078),
-    ("getuid", 4024),
-    ("getxattr", 4227),
-    ("init_module", 4128),
-    ("inotify_add_watch", 4285),
-    ("inotify_init", 4284),
-    ("inotify_init1", 4329),
-    ("inotify_rm_watch", 4286),
-    ("io_cancel", 4245),
-    ("io_destroy", 4242),
-    ("io_getevents", 4243),
-    ("io_pgetevents", 4368),
-    ("io_pgetevents_time64", 4416),
-    ("io_setup", 4241),
-    ("io_submit", 4244),
-    ("io_uring_enter", 4426),
-    ("io_uring_register", 4427),
-    ("io_uring_setup", 4425),
-    ("ioctl", 4054),
-    ("ioprio_get", 4315),
-    ("ioprio_set", 4314),
-    ("ipc", 4117),
-    ("kcmp", 4347),
-    ("kexec_load", 4311),
-    ("keyctl", 4282),
-    ("kill", 4037),
-    ("landlock_add_rule", 4445),
-    ("landlock_create_ruleset", 4444),
-    ("landlock_restrict_self", 4446),
-    ("lchown", 4016),
-    ("lgetxattr", 4228),
-    ("link", 4009),
-    ("linkat", 4296),
-    ("listen", 4174),
-    ("listxattr", 4230),
-    ("llistxattr", 4231),
-    ("lookup_dcookie", 4247),
-    ("lremovexattr", 4234),
-    ("lseek", 4019),
-    ("lsetxattr", 4225),
-    ("lstat", 4107),
-    ("lstat64", 4214),
-    ("madvise", 4218),
-    ("mbind", 4268),
-    ("membarrier", 4358),
-    ("memfd_create", 4354),
-    ("migrate_pages", 4287),
-    ("mincore", 4217),
-    ("mkdir", 4039),
-    ("mkdirat", 4289),
-    ("mknod", 4014),
-    ("mknodat", 4290),
-    ("mlock", 4154),
-    ("mlock2", 4359),
-    ("mlockall", 4156),
-    ("mmap", 4090),
-    ("mmap2", 4210),
-    ("mount", 4021),
-    ("mount_setattr", 4442),
-    ("move_mount", 4429),
-    ("move_pages", 4308),
-    ("mprotect", 4125),
-    ("mq_getsetattr", 4276),
-    ("mq_notify", 4275),
-    ("mq_open", 4271),
-    ("mq_timedreceive", 4274),
-    ("mq_timedreceive_time64", 4419),
-    ("mq_timedsend", 4273),
-    ("mq_timedsend_time64", 4418),
-    ("mq_unlink", 4272),
-    ("mremap", 4167),
-    ("msgctl", 4402),
-    ("msgget", 4399),
-    ("msgrcv", 4401),
-    ("msgsnd", 4400),
-    ("msync", 4144),
-    ("munlock", 4155),
-    ("munlockall", 4157),
-    ("munmap", 4091),
-    ("name_to_handle_at", 4339),
-    ("nanosleep", 4166),
-    ("nice", 4034),
-    ("open", 4005),
-    ("open_by_handle_at", 4340),
-    ("open_tree", 4428),
-    ("openat", 4288),
-    ("openat2", 4437),
-    ("pause", 4029),
-    ("perf_event_open", 4333),
-    ("personality", 4136),
-    ("pidfd_getfd", 4438),
-    ("pidfd_open", 4434),
-    ("pidfd_send_signal", 4424),
-    ("pipe", 4042),
-    ("pipe2", 4328),
-    ("pivot_root", 4216),
-    ("pkey_alloc", 4364),
-    ("pkey_free", 4365),
-    ("pkey_mprotect", 4363),
-    ("poll", 4188),
-    ("ppoll", 4302),
-    ("ppoll_time64", 4414),
-    ("prctl", 4192),
-    ("pread64", 4200),
-    ("preadv", 4330),
-    ("preadv2", 4361),
-    ("prlimit64", 4338),
-    ("process_madvise", 4440),
-    ("process_mrelease", 4448),
-    ("process_vm_readv", 4345),
-    ("process_vm_writev", 4346),
-    ("pselect6", 4301),
-    ("pselect6_time64", 4413),
-    ("ptrace", 4026),
-    ("pwrite64", 4201),
-    ("pwritev", 4331),
-    ("pwritev2", 4362),
-    ("quotactl", 4131),
-    ("quotactl_fd", 4443),
-    ("read", 4003),
-    ("readahead", 4223),
-    ("readdir", 4089),
-    ("readlink", 4085),
-    ("readlinkat", 4298),
-    ("readv", 4145),
-    ("reboot", 4088),
-    ("recv", 4175),
-    ("recvfrom", 4176),
-    ("recvmmsg", 4335),
-    ("recvmmsg_time64", 4417),
-    ("recvmsg", 4177),
-    ("remap_file_pages", 4251),
-    ("removexattr", 4233),
-    ("rename", 4038),
-    ("renameat", 4295),
-    ("renameat2", 4351),
-    ("request_key", 4281),
-    ("restart_syscall", 4253),
-    ("rmdir", 4040),
-    ("rseq", 4367),
-    ("rt_sigaction", 4194),
-    ("rt_sigpending", 4196),
-    ("rt_sigprocmask", 4195),
-    ("rt_sigqueueinfo", 4198),
-    ("rt_sigreturn", 4193),
-    ("rt_sigsuspend", 4199),
-    ("rt_sigtimedwait", 4197),
-    ("rt_sigtimedwait_time64", 4421),
-    ("rt_tgsigqueueinfo", 4332),
-    ("sched_get_priority_max", 4163),
-    ("sched_get_priority_min", 4164),
-    ("sched_getaffinity", 4240),
-    ("sched_getattr", 4350),
-    ("sched_getparam", 4159),
-    ("sched_getscheduler", 4161),
-    ("sched_rr_get_interval", 4165),
-    ("sched_rr_get_interval_time64", 4423),
-    ("sched_setaffinity", 4239),
-    ("sched_setattr", 4349),
-    ("sched_setparam", 4158),
-    ("sched_setscheduler", 4160),
-    ("sched_yield", 4162),
-    ("seccomp", 4352),
-    ("semctl", 4394),
-    ("semget", 4393),
-    ("semtimedop_time64", 4420),
-    ("send", 4178),
-    ("sendfile", 4207),
-    ("sendfile64", 4237),
-    ("sendmmsg", 4343),
-    ("sendmsg", 4179),
-    ("sendto", 4180),
-    ("set_mempolicy", 4270),
-    ("set_mempolicy_home_node", 4450),
-    ("set_robust_list", 4309),
-    ("set_thread_area", 4283),
-    ("set_tid_address", 4252),
-    ("setdomainname", 4121),
-    ("setfsgid", 4139),
-    ("setfsuid", 4138),
-    ("setgid", 4046),
-    ("setgroups", 4081),
-    ("sethostname", 4074),
-    ("setitimer", 4104),
-    ("setns", 4344),
-    ("setpgid", 4057),
-    ("setpriority", 4097),
-    ("setregid", 4071),
-    ("setresgid", 4190),
-    ("setresuid", 4185),
-    ("setreuid", 4070),
-    ("setrlimit", 4075),
-    ("setsid", 4066),
-    ("setsockopt", 4181),
-    ("settimeofday", 4079),
-    ("setuid", 4023),
-    ("setxattr", 4224),
-    ("sgetmask", 4068),
-    ("shmat", 4397),
-    ("shmctl", 4396),
-    ("shmdt", 4398),
-    ("shmget", 4395),
-    ("shutdown", 4182),
-    ("sigaction", 4067),
-    ("sigaltstack", 4206),
-    ("signalfd", 4317),
-    ("signalfd4", 4324),
-    ("sigpending", 4073),
-    ("sigprocmask", 4126),
-    ("sigreturn", 4119),
-    ("sigsuspend", 4072),
-    ("socket", 4183),
-    ("socketcall", 4102),
-    ("socketpair", 4184),
-    ("splice", 4304),
-    ("ssetmask", 4069),
-    ("stat", 4106),
-    ("stat64", 4213),
-    ("statfs", 4099),
-    ("statfs64", 4255),
-    ("statx", 4366),
-    ("stime", 4025),
-    ("swapoff", 4115),
-    ("swapon", 4087),
-    ("symlink", 4083),
-    ("symlinkat", 4297),
-    ("sync", 4036),
-    ("sync_file_range", 4305),
-    ("syncfs", 4342),
-    ("syscall", 4000),
-    ("sysfs", 4135),
-    ("sysinfo", 4116),
-    ("syslog", 4103),
-    ("sysmips", 4149),
-    ("tee", 4306),
-    ("tgkill", 4266),
-    ("time", 4013),
-    ("timer_create", 4257),
-    ("timer_delete", 4261),
-    ("timer_getoverrun", 4260),
-    ("timer_gettime", 4259),
-    ("timer_gettime64", 4408),
-    ("timer_settime", 4258),
-    ("timer_settime64", 4409),
-    ("timerfd_create", 4321),
-    ("timerfd_gettime", 4322),
-    ("timerfd_gettime64", 4410),
-    ("timerfd_settime", 4323),
-    ("timerfd_settime64", 4411),
-    ("times", 4043),
-    ("tkill", 4236),
-    ("truncate", 4092),
-    ("truncate64", 4211),
-    ("umask", 4060),
-    ("umount", 4022),
-    ("umount2", 4052),
-    ("uname", 4122),
-    ("unlink", 4010),
-    ("unlinkat", 4294),
-    ("unshare", 4303),
-    ("unused109", 4109),
-    ("unused59", 4059),
-    ("uselib", 4086),
-    ("userfaultfd", 4357),
-    ("ustat", 4062),
-    ("utime", 4030),
-    ("utimensat", 4316),
-    ("utimensat_time64", 4412),
-    ("utimes", 4267),
-    ("vhangup", 4111),
-    ("vmsplice", 4307),
-    ("wait4", 4114),
-    ("waitid", 4278),
-    ("waitpid", 4007),
-    ("write", 4004),
-    ("writev", 4146),
-];
-
-/// TTY and console ioctl requests of `mips`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x540d),
-    ("TIOCGLCKTRMIOS", 0x548b),
-    ("TIOCGWINSZ", 0x40087468),
-    ("TIOCSWINSZ", 0x80087467),
-    ("FIONREAD", 0x467f),
-    ("TIOCOUTQ", 0x7472),
-    ("TCFLSH", 0x5407),
-    ("TIOCSTI", 0x5472),
-    ("TIOCSCTTY", 0x5480),
-    ("TIOCNOTTY", 0x5471),
-    ("TIOCGPGRP", 0x40047477),
-    ("TIOCSPGRP", 0x80047476),
-    ("TIOCGSID", 0x7416),
-    ("TIOCEXCL", 0x740d),
-    ("TIOCGEXCL", 0x40045440),
-    ("TIOCNXCL", 0x740e),
-    ("TIOCGETD", 0x7400),
-    ("TIOCSETD", 0x7401),
-    ("TIOCPKT", 0x5470),
-    ("TIOCGPKT", 0x40045438),
-    ("TIOCSPTLCK", 0x80045431),
-    ("TIOCGPTLCK", 0x40045439),
-    ("TIOCGPTPEER", 0x20005441),
-    ("TIOCGSOFTCAR", 0x5481),
-    ("TIOCSSOFTCAR", 0x5482),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `mips`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 16),
-    ("SIGUSR2", 17),
-    ("SIGSTOP", 23),
-    ("SIGTSTP", 24),
-    ("SIGTTIN", 26),
-    ("SIGTTOU", 27),
-    ("SIGBUS", 10),
-    ("SIGPOLL", 22),
-    ("SIGIO", 22),
-    ("SIGPROF", 29),
-    ("SIGSYS", 12),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 28),
-    ("SIGXCPU", 30),
-    ("SIGXFSZ", 31),
-    ("SIGCHLD", 18),
-    ("SIGCONT", 25),
-    ("SIGURG", 21),
-    ("SIGWINCH", 20),
-    ("SIGPWR", 19),
-    ("SIGEMT", 7),
-];
+/// System call numbers of `mips`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0xfa0,
+    high_base: 0x0,
+    nrs: [
+        140,  // _llseek
+        142,  // _newselect
+        168,  // accept
+        334,  // accept4
+        33,   // access
+        51,   // acct
+        280,  // add_key
+        124,  // adjtimex
+        27,   // alarm
+        NONE, // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        169,  // bind
+        355,  // bpf
+        NONE, // breakpoint
+        45,   // brk
+        148,  // cachectl
+        147,  // cacheflush
+        204,  // capget
+        205,  // capset
+        12,   // chdir
+        15,   // chmod
+        202,  // chown
+        NONE, // chown32
+        61,   // chroot
+        341,  // clock_adjtime
+        405,  // clock_adjtime64
+        264,  // clock_getres
+        406,  // clock_getres_time64
+        263,  // clock_gettime
+        403,  // clock_gettime64
+        265,  // clock_nanosleep
+        407,  // clock_nanosleep_time64
+        262,  // clock_settime
+        404,  // clock_settime64
+        120,  // clone
+        435,  // clone3
+        6,    // close
+        436,  // close_range
+        170,  // connect
+        360,  // copy_file_range
+        8,    // creat
+        129,  // delete_module
+        41,   // dup
+        63,   // dup2
+        327,  // dup3
+        248,  // epoll_create
+        326,  // epoll_create1
+        249,  // epoll_ctl
+        313,  // epoll_pwait
+        441,  // epoll_pwait2
+        250,  // epoll_wait
+        319,  // eventfd
+        325,  // eventfd2
+        11,   // execve
+        356,  // execveat
+        1,    // exit
+        246,  // exit_group
+        300,  // faccessat
+        439,  // faccessat2
+        254,  // fadvise64
+        NONE, // fadvise64_64
+        320,  // fallocate
+        336,  // fanotify_init
+        337,  // fanotify_mark
+        133,  // fchdir
+        94,   // fchmod
+        299,  // fchmodat
+        95,   // fchown
+        NONE, // fchown32
+        291,  // fchownat
+        55,   // fcntl
+        220,  // fcntl64
+        152,  // fdatasync
+        229,  // fgetxattr
+        348,  // finit_module
+        232,  // flistxattr
+        143,  // flock
+        2,    // fork
+        235,  // fremovexattr
+        431,  // fsconfig
+        226,  // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        108,  // fstat
+        215,  // fstat64
+        293,  // fstatat64
+        100,  // fstatfs
+        256,  // fstatfs64
+        118,  // fsync
+        93,   // ftruncate
+        212,  // ftruncate64
+        238,  // futex
+        422,  // futex_time64
+        449,  // futex_waitv
+        292,  // futimesat
+        269,  // get_mempolicy
+        310,  // get_robust_list
+        NONE, // get_thread_area
+        NONE, // get_tls
+        312,  // getcpu
+        203,  // getcwd
+        141,  // getdents
+        219,  // getdents64
+        50,   // getegid
+        NONE, // getegid32
+        49,   // geteuid
+        NONE, // geteuid32
+        47,   // getgid
+        NONE, // getgid32
+        80,   // getgroups
+        NONE, // getgroups32
+        105,  // getitimer
+        171,  // getpeername
+        132,  // getpgid
+        65,   // getpgrp
+        20,   // getpid
+        64,   // getppid
+        96,   // getpriority
+        353,  // getrandom
+        191,  // getresgid
+        NONE, // getresgid32
+        186,  // getresuid
+        NONE, // getresuid32
+        76,   // getrlimit
+        77,   // getrusage
+        151,  // getsid
+        172,  // getsockname
+        173,  // getsockopt
+        222,  // gettid
+        78,   // gettimeofday
+        24,   // getuid
+        NONE, // getuid32
+        227,  // getxattr
+        128,  // init_module
+        285,  // inotify_add_watch
+        284,  // inotify_init
+        329,  // inotify_init1
+        286,  // inotify_rm_watch
+        245,  // io_cancel
+        242,  // io_destroy
+        243,  // io_getevents
+        368,  // io_pgetevents
+        416,  // io_pgetevents_time64
+        241,  // io_setup
+        244,  // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        54,   // ioctl
+        NONE, // ioperm
+        NONE, // iopl
+        315,  // ioprio_get
+        314,  // ioprio_set
+        117,  // ipc
+        347,  // kcmp
+        NONE, // kexec_file_load
+        311,  // kexec_load
+        282,  // keyctl
+        37,   // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        16,   // lchown
+        NONE, // lchown32
+        228,  // lgetxattr
+        9,    // link
+        296,  // linkat
+        174,  // listen
+        230,  // listxattr
+        231,  // llistxattr
+        247,  // lookup_dcookie
+        234,  // lremovexattr
+        19,   // lseek
+        225,  // lsetxattr
+        107,  // lstat
+        214,  // lstat64
+        218,  // madvise
+        268,  // mbind
+        358,  // membarrier
+        354,  // memfd_create
+        NONE, // memfd_secret
+        287,  // migrate_pages
+        217,  // mincore
+        39,   // mkdir
+        289,  // mkdirat
+        14,   // mknod
+        290,  // mknodat
+        154,  // mlock
+        359,  // mlock2
+        156,  // mlockall
+        90,   // mmap
+        210,  // mmap2
+        NONE, // modify_ldt
+        21,   // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        308,  // move_pages
+        125,  // mprotect
+        276,  // mq_getsetattr
+        275,  // mq_notify
+        271,  // mq_open
+        274,  // mq_timedreceive
+        419,  // mq_timedreceive_time64
+        273,  // mq_timedsend
+        418,  // mq_timedsend_time64
+        272,  // mq_unlink
+        167,  // mremap
+        402,  // msgctl
+        399,  // msgget
+        401,  // msgrcv
+        400,  // msgsnd
+        144,  // msync
+        155,  // munlock
+        157,  // munlockall
+        91,   // munmap
+        339,  // name_to_handle_at
+        166,  // nanosleep
+        NONE, // newfstatat
+        34,   // nice
+        NONE, // oldfstat
+        NONE, // oldlstat
+        NONE, // oldolduname
+        NONE, // oldstat
+        NONE, // olduname
+        5,    // open
+        340,  // open_by_handle_at
+        428,  // open_tree
+        288,  // openat
+        437,  // openat2
+        29,   // pause
+        NONE, // pciconfig_iobase
+        NONE, // pciconfig_read
+        NONE, // pciconfig_write
+        333,  // perf_event_open
+        136,  // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        42,   // pipe
+        328,  // pipe2
+        216,  // pivot_root
+        364,  // pkey_alloc
+        365,  // pkey_free
+        363,  // pkey_mprotect
+        188,  // poll
+        302,  // ppoll
+        414,  // ppoll_time64
+        192,  // prctl
+        200,  // pread64
+        330,  // preadv
+        361,  // preadv2
+        338,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        345,  // process_vm_readv
+        346,  // process_vm_writev
+        301,  // pselect6
+        413,  // pselect6_time64
+        26,   // ptrace
+        201,  // pwrite64
+        331,  // pwritev
+        362,  // pwritev2
+        131,  // quotactl
+        443,  // quotactl_fd
+        3,    // read
+        223,  // readahead
+        89,   // readdir
+        85,   // readlink
+        298,  // readlinkat
+        145,  // readv
+        88,   // reboot
+        175,  // recv
+        176,  // recvfrom
+        335,  // recvmmsg
+        417,  // recvmmsg_time64
+        177,  // recvmsg
+        251,  // remap_file_pages
+        233,  // removexattr
+        38,   // rename
+        295,  // renameat
+        351,  // renameat2
+        281,  // request_key
+        253,  // restart_syscall
+        NONE, // riscv_flush_icache
+        40,   // rmdir
+        367,  // rseq
+        194,  // rt_sigaction
+        196,  // rt_sigpending
+        195,  // rt_sigprocmask
+        198,  // rt_sigqueueinfo
+        193,  // rt_sigreturn
+        199,  // rt_sigsuspend
+        197,  // rt_sigtimedwait
+        421,  // rt_sigtimedwait_time64
+        332,  // rt_tgsigqueueinfo
+        NONE, // rtas
+        NONE, // s390_guarded_storage
+        NONE, // s390_pci_mmio_read
+        NONE, // s390_pci_mmio_write
+        NONE, // s390_runtime_instr
+        NONE, // s390_sthyi
+        163,  // sched_get_priority_max
+        164,  // sched_get_priority_min
+        240,  // sched_getaffinity
+        350,  // sched_getattr
+        159,  // sched_getparam
+        161,  // sched_getscheduler
+        165,  // sched_rr_get_interval
+        423,  // sched_rr_get_interval_time64
+        239,  // sched_setaffinity
+        349,  // sched_setattr
+        158,  // sched_setparam
+        160,  // sched_setscheduler
+        162,  // sched_yield
+        352,  // seccomp
+        NONE, // select
+        394,  // semctl
+        393,  // semget
+        NONE, // semop
+        NONE, // semtimedop
+        420,  // semtimedop_time64
+        178,  // send
+        207,  // sendfile
+        237,  // sendfile64
+        343,  // sendmmsg
+        179,  // sendmsg
+        180,  // sendto
+        270,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        309,  // set_robust_list
+        283,  // set_thread_area
+        252,  // set_tid_address
+        NONE, // set_tls
+        121,  // setdomainname
+        139,  // setfsgid
+        NONE, // setfsgid32
+        138,  // setfsuid
+        NONE, // setfsuid32
+        46,   // setgid
+        NONE, // setgid32
+        81,   // setgroups
+        NONE, // setgroups32
+        74,   // sethostname
+        104,  // setitimer
+        344,  // setns
+        57,   // setpgid
+        97,   // setpriority
+        71,   // setregid
+        NONE, // setregid32
+        190,  // setresgid
+        NONE, // setresgid32
+        185,  // setresuid
+        NONE, // setresuid32
+        70,   // setreuid
+        NONE, // setreuid32
+        75,   // setrlimit
+        66,   // setsid
+        181,  // setsockopt
+        79,   // settimeofday
+        23,   // setuid
+        NONE, // setuid32
+        224,  // setxattr
+        68,   // sgetmask
+        397,  // shmat
+        396,  // shmctl
+        398,  // shmdt
+        395,  // shmget
+        182,  // shutdown
+        67,   // sigaction
+        206,  // sigaltstack
+        NONE, // signal
+        317,  // signalfd
+        324,  // signalfd4
+        73,   // sigpending
+        126,  // sigprocmask
+        119,  // sigreturn
+        72,   // sigsuspend
+        183,  // socket
+        102,  // socketcall
+        184,  // socketpair
+        304,  // splice
+        NONE, // spu_create
+        NONE, // spu_run
+        69,   // ssetmask
+        106,  // stat
+        213,  // stat64
+        99,   // statfs
+        255,  // statfs64
+        366,  // statx
+        25,   // stime
+        NONE, // subpage_prot
+        NONE, // swapcontext
+        115,  // swapoff
+        87,   // swapon
+        NONE, // switch_endian
+        83,   // symlink
+        297,  // symlinkat
+        36,   // sync
+        305,  // sync_file_range
+        NONE, // sync_file_range2
+        342,  // syncfs
+        NONE, // sys_debug_setcontext
+        0,    // syscall
+        135,  // sysfs
+        116,  // sysinfo
+        103,  // syslog
+        149,  // sysmips
+        306,  // tee
+        266,  // tgkill
+        13,   // time
+        257,  // timer_create
+        261,  // timer_delete
+        260,  // timer_getoverrun
+        259,  // timer_gettime
+        408,  // timer_gettime64
+        258,  // timer_settime
+        409,  // timer_settime64
+        321,  // timerfd_create
+        322,  // timerfd_gettime
+        410,  // timerfd_gettime64
+        323,  // timerfd_settime
+        411,  // timerfd_settime64
+        43,   // times
+        236,  // tkill
+        92,   // truncate
+        211,  // truncate64
+        NONE, // ugetrlimit
+        60,   // umask
+        22,   // umount
+        52,   // umount2
+        122,  // uname
+        10,   // unlink
+        294,  // unlinkat
+        303,  // unshare
+        109,  // unused109
+        59,   // unused59
+        86,   // uselib
+        357,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        62,   // ustat
+        30,   // utime
+        316,  // utimensat
+        412,  // utimensat_time64
+        267,  // utimes
+        NONE, // vfork
+        111,  // vhangup
+        NONE, // vm86
+        NONE, // vm86old
+        307,  // vmsplice
+        114,  // wait4
+        278,  // waitid
+        7,    // waitpid
+        4,    // write
+        146,  // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `mips`.
 pub static CONSTS: Consts = Consts {
@@ -544,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x2000,
     map_noreserve: 0x400,
     map_stack: 0x40000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x540d,     // TCGETS
+        0x548b,     // TIOCGLCKTRMIOS
+        0x40087468, // TIOCGWINSZ
+        0x80087467, // TIOCSWINSZ
+        0x467f,     // FIONREAD
+        0x7472,     // TIOCOUTQ
+        0x5407,     // TCFLSH
+        0x5472,     // TIOCSTI
+        0x5480,     // TIOCSCTTY
+        0x5471,     // TIOCNOTTY
+        0x40047477, // TIOCGPGRP
+        0x80047476, // TIOCSPGRP
+        0x7416,     // TIOCGSID
+        0x740d,     // TIOCEXCL
+        0x40045440, // TIOCGEXCL
+        0x740e,     // TIOCNXCL
+        0x7400,     // TIOCGETD
+        0x7401,     // TIOCSETD
+        0x5470,     // TIOCPKT
+        0x40045438, // TIOCGPKT
+        0x80045431, // TIOCSPTLCK
+        0x40045439, // TIOCGPTLCK
+        0x20005441, // TIOCGPTPEER
+        0x5481,     // TIOCGSOFTCAR
+        0x5482,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        16, // SIGUSR1
+        17, // SIGUSR2
+        23, // SIGSTOP
+        24, // SIGTSTP
+        26, // SIGTTIN
+        27, // SIGTTOU
+        10, // SIGBUS
+        22, // SIGPOLL
+        22, // SIGIO
+        29, // SIGPROF
+        12, // SIGSYS
+        5,  // SIGTRAP
+        28, // SIGVTALRM
+        30, // SIGXCPU
+        31, // SIGXFSZ
+        0,  // SIGSTKFLT
+        18, // SIGCHLD
+        25, // SIGCONT
+        21, // SIGURG
+        20, // SIGWINCH
+        19, // SIGPWR
+        7,  // SIGEMT
+    ],
 };

@@ -6,463 +6,473 @@
 //! without an entry point or with sys_ni_syscall are left out. Constants: the uapi headers of
 //! arch/mips, and include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `mips64`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("_newselect", 5022),
-    ("accept", 5042),
-    ("accept4", 5293),
-    ("access", 5020),
-    ("acct", 5158),
-    ("add_key", 5239),
-    ("adjtimex", 5154),
-    ("alarm", 5037),
-    ("bind", 5048),
-    ("bpf", 5315),
-    ("brk", 5012),
-    ("cachectl", 5198),
-    ("cacheflush", 5197),
-    ("capget", 5123),
-    ("capset", 5124),
-    ("chdir", 5078),
-    ("chmod", 5088),
-    ("chown", 5090),
-    ("chroot", 5156),
-    ("clock_adjtime", 5300),
-    ("clock_getres", 5223),
-    ("clock_gettime", 5222),
-    ("clock_nanosleep", 5224),
-    ("clock_settime", 5221),
-    ("clone", 5055),
-    ("clone3", 5435),
-    ("close", 5003),
-    ("close_range", 5436),
-    ("connect", 5041),
-    ("copy_file_range", 5320),
-    ("creat", 5083),
-    ("delete_module", 5169),
-    ("dup", 5031),
-    ("dup2", 5032),
-    ("dup3", 5286),
-    ("epoll_create", 5207),
-    ("epoll_create1", 5285),
-    ("epoll_ctl", 5208),
-    ("epoll_pwait", 5272),
-    ("epoll_pwait2", 5441),
-    ("epoll_wait", 5209),
-    ("eventfd", 5278),
-    ("eventfd2", 5284),
-    ("execve", 5057),
-    ("execveat", 5316),
-    ("exit", 5058),
-    ("exit_group", 5205),
-    ("faccessat", 5259),
-    ("faccessat2", 5439),
-    ("fadvise64", 5215),
-    ("fallocate", 5279),
-    ("fanotify_init", 5295),
-    ("fanotify_mark", 5296),
-    ("fchdir", 5079),
-    ("fchmod", 5089),
-    ("fchmodat", 5258),
-    ("fchown", 5091),
-    ("fchownat", 5250),
-    ("fcntl", 5070),
-    ("fdatasync", 5073),
-    ("fgetxattr", 5185),
-    ("finit_module", 5307),
-    ("flistxattr", 5188),
-    ("flock", 5071),
-    ("fork", 5056),
-    ("fremovexattr", 5191),
-    ("fsconfig", 5431),
-    ("fsetxattr", 5182),
-    ("fsmount", 5432),
-    ("fsopen", 5430),
-    ("fspick", 5433),
-    ("fstat", 5005),
-    ("fstatfs", 5135),
-    ("fsync", 5072),
-    ("ftruncate", 5075),
-    ("futex", 5194),
-    ("futex_waitv", 5449),
-    ("futimesat", 5251),
-    ("get_mempolicy", 5228),
-    ("get_robust_list", 5269),
-    ("getcpu", 5271),
-    ("getcwd", 5077),
-    ("getdents", 5076),
-    ("getdents64", 5308),
-    ("getegid", 5106),
-    ("geteuid", 5105),
-    ("getgid", 5102),
-    ("getgroups", 5113),
-    ("getitimer", 5035),
-    ("getpeername", 5051),
-    ("getpgid", 5119),
-    ("getpgrp", 5109),
-    ("getpid", 5038),
-    ("getppid", 5108),
-    ("getpriority", 5137),
-    ("getrandom", 5313),
-    ("getresgid", 5118),
-    ("getresuid", 5116),
-    ("getrlimit", 5095),
-    ("getrusage", 5096),
-    ("getsid", 5122),
-    ("getsockname", 5050),
-    ("getsockopt", 5054),
-    ("gettid", 5178),
-    ("gettimeofday", 5094),
-    ("getuid", 5100),
-    ("getxattr", 5183),
-    ("init_module", 5168),
-    ("inotify_add_watch", 5244),
-    ("inotify_init", 5243),
-    ("inotify_init1", 5288),
-    ("inotify_rm_watch", 5245),
-    ("io_cancel", 5204),
-    ("io_destroy", 5201),
-    ("io_getevents", 5202),
-    ("io_pgetevents", 5328),
-    ("io_setup", 5200),
-    ("io_submit", 5203),
-    ("io_uring_enter", 5426),
-    ("io_uring_register", 5427),
-    ("io_uring_setup", 5425),
-    ("ioctl", 5015),
-    ("ioprio_get", 5274),
-    ("ioprio_set", 5273),
-    ("kcmp", 5306),
-    ("kexec_load", 5270),
-    ("keyctl", 5241),
-    ("kill", 5060),
-    ("landlock_add_rule", 5445),
-    ("landlock_create_ruleset", 5444),
-    ("landlock_restrict_self", 5446),
-    ("lchown", 5092),
-    ("lgetxattr", 5184),
-    ("link", 5084),
-    ("linkat", 5255),
-    ("listen", 5049),
-    ("listxattr", 5186),
-    ("llistxattr", 5187),
-    ("lookup_dcookie", 5206),
-    ("lremovexattr", 5190),
-    ("lseek", 5008),
-    ("lsetxattr", 5181),
-    ("lstat", 5006),
-    ("madvise", 5027),
-    ("mbind", 5227),
-    ("membarrier", 5318),
-    ("memfd_create", 5314),
-    ("migrate_pages", 5246),
-    ("mincore", 5026),
-    ("mkdir", 5081),
-    ("mkdirat", 5248),
-    ("mknod", 5131),
-    ("mknodat", 5249),
-    ("mlock", 5146),
-    ("mlock2", 5319),
-    ("mlockall", 5148),
-    ("mmap", 5009),
-    ("mount", 5160),
-    ("mount_setattr", 5442),
-    ("move_mount", 5429),
-    ("move_pages", 5267),
-    ("mprotect", 5010),
-    ("mq_getsetattr", 5235),
-    ("mq_notify", 5234),
-    ("mq_open", 5230),
-    ("mq_timedreceive", 5233),
-    ("mq_timedsend", 5232),
-    ("mq_unlink", 5231),
-    ("mremap", 5024),
-    ("msgctl", 5069),
-    ("msgget", 5066),
-    ("msgrcv", 5068),
-    ("msgsnd", 5067),
-    ("msync", 5025),
-    ("munlock", 5147),
-    ("munlockall", 5149),
-    ("munmap", 5011),
-    ("name_to_handle_at", 5298),
-    ("nanosleep", 5034),
-    ("newfstatat", 5252),
-    ("open", 5002),
-    ("open_by_handle_at", 5299),
-    ("open_tree", 5428),
-    ("openat", 5247),
-    ("openat2", 5437),
-    ("pause", 5033),
-    ("perf_event_open", 5292),
-    ("personality", 5132),
-    ("pidfd_getfd", 5438),
-    ("pidfd_open", 5434),
-    ("pidfd_send_signal", 5424),
-    ("pipe", 5021),
-    ("pipe2", 5287),
-    ("pivot_root", 5151),
-    ("pkey_alloc", 5324),
-    ("pkey_free", 5325),
-    ("pkey_mprotect", 5323),
-    ("poll", 5007),
-    ("ppoll", 5261),
-    ("prctl", 5153),
-    ("pread64", 5016),
-    ("preadv", 5289),
-    ("preadv2", 5321),
-    ("prlimit64", 5297),
-    ("process_madvise", 5440),
-    ("process_mrelease", 5448),
-    ("process_vm_readv", 5304),
-    ("process_vm_writev", 5305),
-    ("pselect6", 5260),
-    ("ptrace", 5099),
-    ("pwrite64", 5017),
-    ("pwritev", 5290),
-    ("pwritev2", 5322),
-    ("quotactl", 5172),
-    ("quotactl_fd", 5443),
-    ("read", 5000),
-    ("readahead", 5179),
-    ("readlink", 5087),
-    ("readlinkat", 5257),
-    ("readv", 5018),
-    ("reboot", 5164),
-    ("recvfrom", 5044),
-    ("recvmmsg", 5294),
-    ("recvmsg", 5046),
-    ("remap_file_pages", 5210),
-    ("removexattr", 5189),
-    ("rename", 5080),
-    ("renameat", 5254),
-    ("renameat2", 5311),
-    ("request_key", 5240),
-    ("restart_syscall", 5213),
-    ("rmdir", 5082),
-    ("rseq", 5327),
-    ("rt_sigaction", 5013),
-    ("rt_sigpending", 5125),
-    ("rt_sigprocmask", 5014),
-    ("rt_sigqueueinfo", 5127),
-    ("rt_sigreturn", 5211),
-    ("rt_sigsuspend", 5128),
-    ("rt_sigtimedwait", 5126),
-    ("rt_tgsigqueueinfo", 5291),
-    ("sched_get_priority_max", 5143),
-    ("sched_get_priority_min", 5144),
-    ("sched_getaffinity", 5196),
-    ("sched_getattr", 5310),
-    ("sched_getparam", 5140),
-    ("sched_getscheduler", 5142),
-    ("sched_rr_get_interval", 5145),
-    ("sched_setaffinity", 5195),
-    ("sched_setattr", 5309),
-    ("sched_setparam", 5139),
-    ("sched_setscheduler", 5141),
-    ("sched_yield", 5023),
-    ("seccomp", 5312),
-    ("semctl", 5064),
-    ("semget", 5062),
-    ("semop", 5063),
-    ("semtimedop", 5214),
-    ("sendfile", 5039),
-    ("sendmmsg", 5302),
-    ("sendmsg", 5045),
-    ("sendto", 5043),
-    ("set_mempolicy", 5229),
-    ("set_mempolicy_home_node", 5450),
-    ("set_robust_list", 5268),
-    ("set_thread_area", 5242),
-    ("set_tid_address", 5212),
-    ("setdomainname", 5166),
-    ("setfsgid", 5121),
-    ("setfsuid", 5120),
-    ("setgid", 5104),
-    ("setgroups", 5114),
-    ("sethostname", 5165),
-    ("setitimer", 5036),
-    ("setns", 5303),
-    ("setpgid", 5107),
-    ("setpriority", 5138),
-    ("setregid", 5112),
-    ("setresgid", 5117),
-    ("setresuid", 5115),
-    ("setreuid", 5111),
-    ("setrlimit", 5155),
-    ("setsid", 5110),
-    ("setsockopt", 5053),
-    ("settimeofday", 5159),
-    ("setuid", 5103),
-    ("setxattr", 5180),
-    ("shmat", 5029),
-    ("shmctl", 5030),
-    ("shmdt", 5065),
-    ("shmget", 5028),
-    ("shutdown", 5047),
-    ("sigaltstack", 5129),
-    ("signalfd", 5276),
-    ("signalfd4", 5283),
-    ("socket", 5040),
-    ("socketpair", 5052),
-    ("splice", 5263),
-    ("stat", 5004),
-    ("statfs", 5134),
-    ("statx", 5326),
-    ("swapoff", 5163),
-    ("swapon", 5162),
-    ("symlink", 5086),
-    ("symlinkat", 5256),
-    ("sync", 5157),
-    ("sync_file_range", 5264),
-    ("syncfs", 5301),
-    ("sysfs", 5136),
-    ("sysinfo", 5097),
-    ("syslog", 5101),
-    ("sysmips", 5199),
-    ("tee", 5265),
-    ("tgkill", 5225),
-    ("timer_create", 5216),
-    ("timer_delete", 5220),
-    ("timer_getoverrun", 5219),
-    ("timer_gettime", 5218),
-    ("timer_settime", 5217),
-    ("timerfd_create", 5280),
-    ("timerfd_gettime", 5281),
-    ("timerfd_settime", 5282),
-    ("times", 5098),
-    ("tkill", 5192),
-    ("truncate", 5074),
-    ("umask", 5093),
-    ("umount2", 5161),
-    ("uname", 5061),
-    ("unlink", 5085),
-    ("unlinkat", 5253),
-    ("unshare", 5262),
-    ("userfaultfd", 5317),
-    ("ustat", 5133),
-    ("utime", 5130),
-    ("utimensat", 5275),
-    ("utimes", 5226),
-    ("vhangup", 5150),
-    ("vmsplice", 5266),
-    ("wait4", 5059),
-    ("waitid", 5237),
-    ("write", 5001),
-    ("writev", 5019),
-];
-
-/// TTY and console ioctl requests of `mips64`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x540d),
-    ("TIOCGLCKTRMIOS", 0x548b),
-    ("TIOCGWINSZ", 0x40087468),
-    ("TIOCSWINSZ", 0x80087467),
-    ("FIONREAD", 0x467f),
-    ("TIOCOUTQ", 0x7472),
-    ("TCFLSH", 0x5407),
-    ("TIOCSTI", 0x5472),
-    ("TIOCSCTTY", 0x5480),
-    ("TIOCNOTTY", 0x5471),
-    ("TIOCGPGRP", 0x40047477),
-    ("TIOCSPGRP", 0x80047476),
-    ("TIOCGSID", 0x7416),
-    ("TIOCEXCL", 0x740d),
-    ("TIOCGEXCL", 0x40045440),
-    ("TIOCNXCL", 0x740e),
-    ("TIOCGETD", 0x7400),
-    ("TIOCSETD", 0x7401),
-    ("TIOCPKT", 0x5470),
-    ("TIOCGPKT", 0x40045438),
-    ("TIOCSPTLCK", 0x80045431),
-    ("TIOCGPTLCK", 0x40045439),
-    ("TIOCGPTPEER", 0x20005441),
-    ("TIOCGSOFTCAR", 0x5481),
-    ("TIOCSSOFTCAR", 0x5482),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `mips64`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 16),
-    ("SIGUSR2", 17),
-    ("SIGSTOP", 23),
-    ("SIGTSTP", 24),
-    ("SIGTTIN", 26),
-    ("SIGTTOU", 27),
-    ("SIGBUS", 10),
-    ("SIGPOLL", 22),
-    ("SIGIO", 22),
-    ("SIGPROF", 29),
-    ("SIGSYS", 12),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 28),
-    ("SIGXCPU", 30),
-    ("SIGXFSZ", 31),
-    ("SIGCHLD", 18),
-    ("SIGCONT", 25),
-    ("SIGURG", 21),
-    ("SIGWINCH", 20),
-    ("SIGPWR", 19),
-    ("SIGEMT", 7),
-];
+/// System call numbers of `mips64`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x1388,
+    high_base: 0x0,
+    nrs: [
+        NONE, // _llseek
+        22,   // _newselect
+        42,   // accept
+        293,  // accept4
+        20,   // access
+        158,  // acct
+        239,  // add_key
+        154,  // adjtimex
+        37,   // alarm
+        NONE, // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        48,   // bind
+        315,  // bpf
+        NONE, // breakpoint
+        12,   // brk
+        198,  // cachectl
+        197,  // cacheflush
+        123,  // capget
+        124,  // capset
+        78,   // chdir
+        88,   // chmod
+        90,   // chown
+        NONE, // chown32
+        156,  // chroot
+        300,  // clock_adjtime
+        NONE, // clock_adjtime64
+        223,  // clock_getres
+        NONE, // clock_getres_time64
+        222,  // clock_gettime
+        NONE, // clock_gettime64
+        224,  // clock_nanosleep
+        NONE, // clock_nanosleep_time64
+        221,  // clock_settime
+        NONE, // clock_settime64
+        55,   // clone
+        435,  // clone3
+        3,    // close
+        436,  // close_range
+        41,   // connect
+        320,  // copy_file_range
+        83,   // creat
+        169,  // delete_module
+        31,   // dup
+        32,   // dup2
+        286,  // dup3
+        207,  // epoll_create
+        285,  // epoll_create1
+        208,  // epoll_ctl
+        272,  // epoll_pwait
+        441,  // epoll_pwait2
+        209,  // epoll_wait
+        278,  // eventfd
+        284,  // eventfd2
+        57,   // execve
+        316,  // execveat
+        58,   // exit
+        205,  // exit_group
+        259,  // faccessat
+        439,  // faccessat2
+        215,  // fadvise64
+        NONE, // fadvise64_64
+        279,  // fallocate
+        295,  // fanotify_init
+        296,  // fanotify_mark
+        79,   // fchdir
+        89,   // fchmod
+        258,  // fchmodat
+        91,   // fchown
+        NONE, // fchown32
+        250,  // fchownat
+        70,   // fcntl
+        NONE, // fcntl64
+        73,   // fdatasync
+        185,  // fgetxattr
+        307,  // finit_module
+        188,  // flistxattr
+        71,   // flock
+        56,   // fork
+        191,  // fremovexattr
+        431,  // fsconfig
+        182,  // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        5,    // fstat
+        NONE, // fstat64
+        NONE, // fstatat64
+        135,  // fstatfs
+        NONE, // fstatfs64
+        72,   // fsync
+        75,   // ftruncate
+        NONE, // ftruncate64
+        194,  // futex
+        NONE, // futex_time64
+        449,  // futex_waitv
+        251,  // futimesat
+        228,  // get_mempolicy
+        269,  // get_robust_list
+        NONE, // get_thread_area
+        NONE, // get_tls
+        271,  // getcpu
+        77,   // getcwd
+        76,   // getdents
+        308,  // getdents64
+        106,  // getegid
+        NONE, // getegid32
+        105,  // geteuid
+        NONE, // geteuid32
+        102,  // getgid
+        NONE, // getgid32
+        113,  // getgroups
+        NONE, // getgroups32
+        35,   // getitimer
+        51,   // getpeername
+        119,  // getpgid
+        109,  // getpgrp
+        38,   // getpid
+        108,  // getppid
+        137,  // getpriority
+        313,  // getrandom
+        118,  // getresgid
+        NONE, // getresgid32
+        116,  // getresuid
+        NONE, // getresuid32
+        95,   // getrlimit
+        96,   // getrusage
+        122,  // getsid
+        50,   // getsockname
+        54,   // getsockopt
+        178,  // gettid
+        94,   // gettimeofday
+        100,  // getuid
+        NONE, // getuid32
+        183,  // getxattr
+        168,  // init_module
+        244,  // inotify_add_watch
+        243,  // inotify_init
+        288,  // inotify_init1
+        245,  // inotify_rm_watch
+        204,  // io_cancel
+        201,  // io_destroy
+        202,  // io_getevents
+        328,  // io_pgetevents
+        NONE, // io_pgetevents_time64
+        200,  // io_setup
+        203,  // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        15,   // ioctl
+        NONE, // ioperm
+        NONE, // iopl
+        274,  // ioprio_get
+        273,  // ioprio_set
+        NONE, // ipc
+        306,  // kcmp
+        NONE, // kexec_file_load
+        270,  // kexec_load
+        241,  // keyctl
+        60,   // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        92,   // lchown
+        NONE, // lchown32
+        184,  // lgetxattr
+        84,   // link
+        255,  // linkat
+        49,   // listen
+        186,  // listxattr
+        187,  // llistxattr
+        206,  // lookup_dcookie
+        190,  // lremovexattr
+        8,    // lseek
+        181,  // lsetxattr
+        6,    // lstat
+        NONE, // lstat64
+        27,   // madvise
+        227,  // mbind
+        318,  // membarrier
+        314,  // memfd_create
+        NONE, // memfd_secret
+        246,  // migrate_pages
+        26,   // mincore
+        81,   // mkdir
+        248,  // mkdirat
+        131,  // mknod
+        249,  // mknodat
+        146,  // mlock
+        319,  // mlock2
+        148,  // mlockall
+        9,    // mmap
+        NONE, // mmap2
+        NONE, // modify_ldt
+        160,  // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        267,  // move_pages
+        10,   // mprotect
+        235,  // mq_getsetattr
+        234,  // mq_notify
+        230,  // mq_open
+        233,  // mq_timedreceive
+        NONE, // mq_timedreceive_time64
+        232,  // mq_timedsend
+        NONE, // mq_timedsend_time64
+        231,  // mq_unlink
+        24,   // mremap
+        69,   // msgctl
+        66,   // msgget
+        68,   // msgrcv
+        67,   // msgsnd
+        25,   // msync
+        147,  // munlock
+        149,  // munlockall
+        11,   // munmap
+        298,  // name_to_handle_at
+        34,   // nanosleep
+        252,  // newfstatat
+        NONE, // nice
+        NONE, // oldfstat
+        NONE, // oldlstat
+        NONE, // oldolduname
+        NONE, // oldstat
+        NONE, // olduname
+        2,    // open
+        299,  // open_by_handle_at
+        428,  // open_tree
+        247,  // openat
+        437,  // openat2
+        33,   // pause
+        NONE, // pciconfig_iobase
+        NONE, // pciconfig_read
+        NONE, // pciconfig_write
+        292,  // perf_event_open
+        132,  // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        21,   // pipe
+        287,  // pipe2
+        151,  // pivot_root
+        324,  // pkey_alloc
+        325,  // pkey_free
+        323,  // pkey_mprotect
+        7,    // poll
+        261,  // ppoll
+        NONE, // ppoll_time64
+        153,  // prctl
+        16,   // pread64
+        289,  // preadv
+        321,  // preadv2
+        297,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        304,  // process_vm_readv
+        305,  // process_vm_writev
+        260,  // pselect6
+        NONE, // pselect6_time64
+        99,   // ptrace
+        17,   // pwrite64
+        290,  // pwritev
+        322,  // pwritev2
+        172,  // quotactl
+        443,  // quotactl_fd
+        0,    // read
+        179,  // readahead
+        NONE, // readdir
+        87,   // readlink
+        257,  // readlinkat
+        18,   // readv
+        164,  // reboot
+        NONE, // recv
+        44,   // recvfrom
+        294,  // recvmmsg
+        NONE, // recvmmsg_time64
+        46,   // recvmsg
+        210,  // remap_file_pages
+        189,  // removexattr
+        80,   // rename
+        254,  // renameat
+        311,  // renameat2
+        240,  // request_key
+        213,  // restart_syscall
+        NONE, // riscv_flush_icache
+        82,   // rmdir
+        327,  // rseq
+        13,   // rt_sigaction
+        125,  // rt_sigpending
+        14,   // rt_sigprocmask
+        127,  // rt_sigqueueinfo
+        211,  // rt_sigreturn
+        128,  // rt_sigsuspend
+        126,  // rt_sigtimedwait
+        NONE, // rt_sigtimedwait_time64
+        291,  // rt_tgsigqueueinfo
+        NONE, // rtas
+        NONE, // s390_guarded_storage
+        NONE, // s390_pci_mmio_read
+        NONE, // s390_pci_mmio_write
+        NONE, // s390_runtime_instr
+        NONE, // s390_sthyi
+        143,  // sched_get_priority_max
+        144,  // sched_get_priority_min
+        196,  // sched_getaffinity
+        310,  // sched_getattr
+        140,  // sched_getparam
+        142,  // sched_getscheduler
+        145,  // sched_rr_get_interval
+        NONE, // sched_rr_get_interval_time64
+        195,  // sched_setaffinity
+        309,  // sched_setattr
+        139,  // sched_setparam
+        141,  // sched_setscheduler
+        23,   // sched_yield
+        312,  // seccomp
+        NONE, // select
+        64,   // semctl
+        62,   // semget
+        63,   // semop
+        214,  // semtimedop
+        NONE, // semtimedop_time64
+        NONE, // send
+        39,   // sendfile
+        NONE, // sendfile64
+        302,  // sendmmsg
+        45,   // sendmsg
+        43,   // sendto
+        229,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        268,  // set_robust_list
+        242,  // set_thread_area
+        212,  // set_tid_address
+        NONE, // set_tls
+        166,  // setdomainname
+        121,  // setfsgid
+        NONE, // setfsgid32
+        120,  // setfsuid
+        NONE, // setfsuid32
+        104,  // setgid
+        NONE, // setgid32
+        114,  // setgroups
+        NONE, // setgroups32
+        165,  // sethostname
+        36,   // setitimer
+        303,  // setns
+        107,  // setpgid
+        138,  // setpriority
+        112,  // setregid
+        NONE, // setregid32
+        117,  // setresgid
+        NONE, // setresgid32
+        115,  // setresuid
+        NONE, // setresuid32
+        111,  // setreuid
+        NONE, // setreuid32
+        155,  // setrlimit
+        110,  // setsid
+        53,   // setsockopt
+        159,  // settimeofday
+        103,  // setuid
+        NONE, // setuid32
+        180,  // setxattr
+        NONE, // sgetmask
+        29,   // shmat
+        30,   // shmctl
+        65,   // shmdt
+        28,   // shmget
+        47,   // shutdown
+        NONE, // sigaction
+        129,  // sigaltstack
+        NONE, // signal
+        276,  // signalfd
+        283,  // signalfd4
+        NONE, // sigpending
+        NONE, // sigprocmask
+        NONE, // sigreturn
+        NONE, // sigsuspend
+        40,   // socket
+        NONE, // socketcall
+        52,   // socketpair
+        263,  // splice
+        NONE, // spu_create
+        NONE, // spu_run
+        NONE, // ssetmask
+        4,    // stat
+        NONE, // stat64
+        134,  // statfs
+        NONE, // statfs64
+        326,  // statx
+        NONE, // stime
+        NONE, // subpage_prot
+        NONE, // swapcontext
+        163,  // swapoff
+        162,  // swapon
+        NONE, // switch_endian
+        86,   // symlink
+        256,  // symlinkat
+        157,  // sync
+        264,  // sync_file_range
+        NONE, // sync_file_range2
+        301,  // syncfs
+        NONE, // sys_debug_setcontext
+        NONE, // syscall
+        136,  // sysfs
+        97,   // sysinfo
+        101,  // syslog
+        199,  // sysmips
+        265,  // tee
+        225,  // tgkill
+        NONE, // time
+        216,  // timer_create
+        220,  // timer_delete
+        219,  // timer_getoverrun
+        218,  // timer_gettime
+        NONE, // timer_gettime64
+        217,  // timer_settime
+        NONE, // timer_settime64
+        280,  // timerfd_create
+        281,  // timerfd_gettime
+        NONE, // timerfd_gettime64
+        282,  // timerfd_settime
+        NONE, // timerfd_settime64
+        98,   // times
+        192,  // tkill
+        74,   // truncate
+        NONE, // truncate64
+        NONE, // ugetrlimit
+        93,   // umask
+        NONE, // umount
+        161,  // umount2
+        61,   // uname
+        85,   // unlink
+        253,  // unlinkat
+        262,  // unshare
+        NONE, // unused109
+        NONE, // unused59
+        NONE, // uselib
+        317,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        133,  // ustat
+        130,  // utime
+        275,  // utimensat
+        NONE, // utimensat_time64
+        226,  // utimes
+        NONE, // vfork
+        150,  // vhangup
+        NONE, // vm86
+        NONE, // vm86old
+        266,  // vmsplice
+        59,   // wait4
+        237,  // waitid
+        NONE, // waitpid
+        1,    // write
+        19,   // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `mips64`.
 pub static CONSTS: Consts = Consts {
@@ -494,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x2000,
     map_noreserve: 0x400,
     map_stack: 0x40000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x540d,     // TCGETS
+        0x548b,     // TIOCGLCKTRMIOS
+        0x40087468, // TIOCGWINSZ
+        0x80087467, // TIOCSWINSZ
+        0x467f,     // FIONREAD
+        0x7472,     // TIOCOUTQ
+        0x5407,     // TCFLSH
+        0x5472,     // TIOCSTI
+        0x5480,     // TIOCSCTTY
+        0x5471,     // TIOCNOTTY
+        0x40047477, // TIOCGPGRP
+        0x80047476, // TIOCSPGRP
+        0x7416,     // TIOCGSID
+        0x740d,     // TIOCEXCL
+        0x40045440, // TIOCGEXCL
+        0x740e,     // TIOCNXCL
+        0x7400,     // TIOCGETD
+        0x7401,     // TIOCSETD
+        0x5470,     // TIOCPKT
+        0x40045438, // TIOCGPKT
+        0x80045431, // TIOCSPTLCK
+        0x40045439, // TIOCGPTLCK
+        0x20005441, // TIOCGPTPEER
+        0x5481,     // TIOCGSOFTCAR
+        0x5482,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        16, // SIGUSR1
+        17, // SIGUSR2
+        23, // SIGSTOP
+        24, // SIGTSTP
+        26, // SIGTTIN
+        27, // SIGTTOU
+        10, // SIGBUS
+        22, // SIGPOLL
+        22, // SIGIO
+        29, // SIGPROF
+        12, // SIGSYS
+        5,  // SIGTRAP
+        28, // SIGVTALRM
+        30, // SIGXCPU
+        31, // SIGXFSZ
+        0,  // SIGSTKFLT
+        18, // SIGCHLD
+        25, // SIGCONT
+        21, // SIGURG
+        20, // SIGWINCH
+        19, // SIGPWR
+        7,  // SIGEMT
+    ],
 };

@@ -6,482 +6,473 @@
 //! point or with sys_ni_syscall are left out. Constants: the uapi headers of arch/parisc, and
 //! include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `parisc64`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("_newselect", 142),
-    ("accept", 35),
-    ("accept4", 320),
-    ("access", 33),
-    ("acct", 51),
-    ("add_key", 264),
-    ("adjtimex", 124),
-    ("alarm", 27),
-    ("bind", 22),
-    ("bpf", 341),
-    ("brk", 45),
-    ("capget", 106),
-    ("capset", 107),
-    ("chdir", 12),
-    ("chmod", 15),
-    ("chown", 180),
-    ("chroot", 61),
-    ("clock_adjtime", 324),
-    ("clock_getres", 257),
-    ("clock_gettime", 256),
-    ("clock_nanosleep", 258),
-    ("clock_settime", 255),
-    ("clone", 120),
-    ("clone3", 435),
-    ("close", 6),
-    ("close_range", 436),
-    ("connect", 31),
-    ("copy_file_range", 346),
-    ("creat", 8),
-    ("delete_module", 129),
-    ("dup", 41),
-    ("dup2", 63),
-    ("dup3", 312),
-    ("epoll_create", 224),
-    ("epoll_create1", 311),
-    ("epoll_ctl", 225),
-    ("epoll_pwait", 297),
-    ("epoll_pwait2", 441),
-    ("epoll_wait", 226),
-    ("eventfd", 304),
-    ("eventfd2", 310),
-    ("execve", 11),
-    ("execveat", 342),
-    ("exit", 1),
-    ("exit_group", 222),
-    ("faccessat", 287),
-    ("faccessat2", 439),
-    ("fadvise64_64", 236),
-    ("fallocate", 305),
-    ("fanotify_init", 322),
-    ("fanotify_mark", 323),
-    ("fchdir", 133),
-    ("fchmod", 94),
-    ("fchmodat", 286),
-    ("fchown", 95),
-    ("fchownat", 278),
-    ("fcntl", 55),
-    ("fcntl64", 202),
-    ("fdatasync", 148),
-    ("fgetxattr", 243),
-    ("finit_module", 333),
-    ("flistxattr", 246),
-    ("flock", 143),
-    ("fork", 2),
-    ("fremovexattr", 249),
-    ("fsconfig", 431),
-    ("fsetxattr", 240),
-    ("fsmount", 432),
-    ("fsopen", 430),
-    ("fspick", 433),
-    ("fstat", 28),
-    ("fstat64", 112),
-    ("fstatat64", 280),
-    ("fstatfs", 100),
-    ("fstatfs64", 299),
-    ("fsync", 118),
-    ("ftruncate", 93),
-    ("ftruncate64", 200),
-    ("futex", 210),
-    ("futex_waitv", 449),
-    ("futimesat", 279),
-    ("get_mempolicy", 261),
-    ("get_robust_list", 290),
-    ("getcpu", 296),
-    ("getcwd", 110),
-    ("getdents", 141),
-    ("getdents64", 201),
-    ("getegid", 50),
-    ("geteuid", 49),
-    ("getgid", 47),
-    ("getgroups", 80),
-    ("getitimer", 105),
-    ("getpeername", 53),
-    ("getpgid", 132),
-    ("getpgrp", 65),
-    ("getpid", 20),
-    ("getppid", 64),
-    ("getpriority", 96),
-    ("getrandom", 339),
-    ("getresgid", 171),
-    ("getresuid", 165),
-    ("getrlimit", 76),
-    ("getrusage", 77),
-    ("getsid", 147),
-    ("getsockname", 44),
-    ("getsockopt", 182),
-    ("gettid", 206),
-    ("gettimeofday", 78),
-    ("getuid", 24),
-    ("getxattr", 241),
-    ("init_module", 128),
-    ("inotify_add_watch", 270),
-    ("inotify_init", 269),
-    ("inotify_init1", 314),
-    ("inotify_rm_watch", 271),
-    ("io_cancel", 219),
-    ("io_destroy", 216),
-    ("io_getevents", 217),
-    ("io_pgetevents", 350),
-    ("io_setup", 215),
-    ("io_submit", 218),
-    ("io_uring_enter", 426),
-    ("io_uring_register", 427),
-    ("io_uring_setup", 425),
-    ("ioctl", 54),
-    ("ioprio_get", 268),
-    ("ioprio_set", 267),
-    ("kcmp", 332),
-    ("kexec_file_load", 355),
-    ("kexec_load", 300),
-    ("keyctl", 266),
-    ("kill", 37),
-    ("landlock_add_rule", 445),
-    ("landlock_create_ruleset", 444),
-    ("landlock_restrict_self", 446),
-    ("lchown", 16),
-    ("lgetxattr", 242),
-    ("link", 9),
-    ("linkat", 283),
-    ("listen", 32),
-    ("listxattr", 244),
-    ("llistxattr", 245),
-    ("lookup_dcookie", 223),
-    ("lremovexattr", 248),
-    ("lseek", 19),
-    ("lsetxattr", 239),
-    ("lstat", 84),
-    ("lstat64", 198),
-    ("madvise", 119),
-    ("mbind", 260),
-    ("membarrier", 343),
-    ("memfd_create", 340),
-    ("migrate_pages", 272),
-    ("mincore", 72),
-    ("mkdir", 39),
-    ("mkdirat", 276),
-    ("mknod", 14),
-    ("mknodat", 277),
-    ("mlock", 150),
-    ("mlock2", 345),
-    ("mlockall", 152),
-    ("mmap", 90),
-    ("mmap2", 89),
-    ("mount", 21),
-    ("mount_setattr", 442),
-    ("move_mount", 429),
-    ("move_pages", 295),
-    ("mprotect", 125),
-    ("mq_getsetattr", 234),
-    ("mq_notify", 233),
-    ("mq_open", 229),
-    ("mq_timedreceive", 232),
-    ("mq_timedsend", 231),
-    ("mq_unlink", 230),
-    ("mremap", 163),
-    ("msgctl", 191),
-    ("msgget", 190),
-    ("msgrcv", 189),
-    ("msgsnd", 188),
-    ("msync", 144),
-    ("munlock", 151),
-    ("munlockall", 153),
-    ("munmap", 91),
-    ("name_to_handle_at", 325),
-    ("nanosleep", 162),
-    ("nice", 34),
-    ("open", 5),
-    ("open_by_handle_at", 326),
-    ("open_tree", 428),
-    ("openat", 275),
-    ("openat2", 437),
-    ("pause", 29),
-    ("perf_event_open", 318),
-    ("personality", 136),
-    ("pidfd_getfd", 438),
-    ("pidfd_open", 434),
-    ("pidfd_send_signal", 424),
-    ("pipe", 42),
-    ("pipe2", 313),
-    ("pivot_root", 67),
-    ("pkey_alloc", 352),
-    ("pkey_free", 353),
-    ("pkey_mprotect", 351),
-    ("poll", 168),
-    ("ppoll", 274),
-    ("prctl", 172),
-    ("pread64", 108),
-    ("preadv", 315),
-    ("preadv2", 347),
-    ("prlimit64", 321),
-    ("process_madvise", 440),
-    ("process_mrelease", 448),
-    ("process_vm_readv", 330),
-    ("process_vm_writev", 331),
-    ("pselect6", 273),
-    ("ptrace", 26),
-    ("pwrite64", 109),
-    ("pwritev", 316),
-    ("pwritev2", 348),
-    ("quotactl", 131),
-    ("quotactl_fd", 443),
-    ("read", 3),
-    ("readahead", 207),
-    ("readlink", 85),
-    ("readlinkat", 285),
-    ("readv", 145),
-    ("reboot", 88),
-    ("recv", 98),
-    ("recvfrom", 123),
-    ("recvmmsg", 319),
-    ("recvmsg", 184),
-    ("remap_file_pages", 227),
-    ("removexattr", 247),
-    ("rename", 38),
-    ("renameat", 282),
-    ("renameat2", 337),
-    ("request_key", 265),
-    ("restart_syscall", 0),
-    ("rmdir", 40),
-    ("rseq", 354),
-    ("rt_sigaction", 174),
-    ("rt_sigpending", 176),
-    ("rt_sigprocmask", 175),
-    ("rt_sigqueueinfo", 178),
-    ("rt_sigreturn", 173),
-    ("rt_sigsuspend", 179),
-    ("rt_sigtimedwait", 177),
-    ("rt_tgsigqueueinfo", 317),
-    ("sched_get_priority_max", 159),
-    ("sched_get_priority_min", 160),
-    ("sched_getaffinity", 212),
-    ("sched_getattr", 335),
-    ("sched_getparam", 155),
-    ("sched_getscheduler", 157),
-    ("sched_rr_get_interval", 161),
-    ("sched_setaffinity", 211),
-    ("sched_setattr", 334),
-    ("sched_setparam", 154),
-    ("sched_setscheduler", 156),
-    ("sched_yield", 158),
-    ("seccomp", 338),
-    ("semctl", 187),
-    ("semget", 186),
-    ("semop", 185),
-    ("semtimedop", 228),
-    ("send", 58),
-    ("sendfile", 122),
-    ("sendfile64", 209),
-    ("sendmmsg", 329),
-    ("sendmsg", 183),
-    ("sendto", 82),
-    ("set_mempolicy", 262),
-    ("set_mempolicy_home_node", 450),
-    ("set_robust_list", 289),
-    ("set_tid_address", 237),
-    ("setdomainname", 121),
-    ("setfsgid", 139),
-    ("setfsuid", 138),
-    ("setgid", 46),
-    ("setgroups", 81),
-    ("sethostname", 74),
-    ("setitimer", 104),
-    ("setns", 328),
-    ("setpgid", 57),
-    ("setpriority", 97),
-    ("setregid", 71),
-    ("setresgid", 170),
-    ("setresuid", 164),
-    ("setreuid", 70),
-    ("setrlimit", 75),
-    ("setsid", 66),
-    ("setsockopt", 181),
-    ("settimeofday", 79),
-    ("setuid", 23),
-    ("setxattr", 238),
-    ("sgetmask", 68),
-    ("shmat", 192),
-    ("shmctl", 195),
-    ("shmdt", 193),
-    ("shmget", 194),
-    ("shutdown", 117),
-    ("sigaltstack", 166),
-    ("signal", 48),
-    ("signalfd", 302),
-    ("signalfd4", 309),
-    ("sigpending", 73),
-    ("sigprocmask", 126),
-    ("socket", 17),
-    ("socketpair", 56),
-    ("splice", 291),
-    ("ssetmask", 69),
-    ("stat", 18),
-    ("stat64", 101),
-    ("statfs", 99),
-    ("statfs64", 298),
-    ("statx", 349),
-    ("stime", 25),
-    ("swapoff", 115),
-    ("swapon", 87),
-    ("symlink", 83),
-    ("symlinkat", 284),
-    ("sync", 36),
-    ("sync_file_range", 292),
-    ("syncfs", 327),
-    ("sysfs", 135),
-    ("sysinfo", 116),
-    ("syslog", 103),
-    ("tee", 293),
-    ("tgkill", 259),
-    ("time", 13),
-    ("timer_create", 250),
-    ("timer_delete", 254),
-    ("timer_getoverrun", 253),
-    ("timer_gettime", 252),
-    ("timer_settime", 251),
-    ("timerfd_create", 306),
-    ("timerfd_gettime", 308),
-    ("timerfd_settime", 307),
-    ("times", 43),
-    ("tkill", 208),
-    ("truncate", 92),
-    ("truncate64", 199),
-    ("umask", 60),
-    ("umount2", 52),
-    ("uname", 59),
-    ("unlink", 10),
-    ("unlinkat", 281),
-    ("unshare", 288),
-    ("userfaultfd", 344),
-    ("ustat", 62),
-    ("utime", 30),
-    ("utimensat", 301),
-    ("utimes", 336),
-    ("vfork", 113),
-    ("vhangup", 111),
-    ("vmsplice", 294),
-    ("wait4", 114),
-    ("waitid", 235),
-    ("waitpid", 7),
-    ("write", 4),
-    ("writev", 146),
-];
-
-/// TTY and console ioctl requests of `parisc64`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x40245410),
-    ("TIOCGLCKTRMIOS", 0x5456),
-    ("TIOCGWINSZ", 0x5413),
-    ("TIOCSWINSZ", 0x5414),
-    ("FIONREAD", 0x541b),
-    ("TIOCOUTQ", 0x5411),
-    ("TCFLSH", 0x5407),
-    ("TIOCSTI", 0x5412),
-    ("TIOCSCTTY", 0x540e),
-    ("TIOCNOTTY", 0x5422),
-    ("TIOCGPGRP", 0x4004541e),
-    ("TIOCSPGRP", 0x8004541d),
-    ("TIOCGSID", 0x40045414),
-    ("TIOCEXCL", 0x540c),
-    ("TIOCGEXCL", 0x40045440),
-    ("TIOCNXCL", 0x540d),
-    ("TIOCGETD", 0x5424),
-    ("TIOCSETD", 0x5423),
-    ("TIOCPKT", 0x5420),
-    ("TIOCGPKT", 0x40045438),
-    ("TIOCSPTLCK", 0x80045431),
-    ("TIOCGPTLCK", 0x40045439),
-    ("TIOCGPTPEER", 0x5441),
-    ("TIOCGSOFTCAR", 0x5419),
-    ("TIOCSSOFTCAR", 0x541a),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `parisc64`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 16),
-    ("SIGUSR2", 17),
-    ("SIGSTOP", 24),
-    ("SIGTSTP", 25),
-    ("SIGTTIN", 27),
-    ("SIGTTOU", 28),
-    ("SIGBUS", 10),
-    ("SIGPOLL", 22),
-    ("SIGIO", 22),
-    ("SIGPROF", 21),
-    ("SIGSYS", 31),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 20),
-    ("SIGXCPU", 12),
-    ("SIGXFSZ", 30),
-    ("SIGSTKFLT", 7),
-    ("SIGCHLD", 18),
-    ("SIGCONT", 26),
-    ("SIGURG", 29),
-    ("SIGWINCH", 23),
-    ("SIGPWR", 19),
-];
+/// System call numbers of `parisc64`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x0,
+    high_base: 0x0,
+    nrs: [
+        NONE, // _llseek
+        142,  // _newselect
+        35,   // accept
+        320,  // accept4
+        33,   // access
+        51,   // acct
+        264,  // add_key
+        124,  // adjtimex
+        27,   // alarm
+        NONE, // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        22,   // bind
+        341,  // bpf
+        NONE, // breakpoint
+        45,   // brk
+        NONE, // cachectl
+        NONE, // cacheflush
+        106,  // capget
+        107,  // capset
+        12,   // chdir
+        15,   // chmod
+        180,  // chown
+        NONE, // chown32
+        61,   // chroot
+        324,  // clock_adjtime
+        NONE, // clock_adjtime64
+        257,  // clock_getres
+        NONE, // clock_getres_time64
+        256,  // clock_gettime
+        NONE, // clock_gettime64
+        258,  // clock_nanosleep
+        NONE, // clock_nanosleep_time64
+        255,  // clock_settime
+        NONE, // clock_settime64
+        120,  // clone
+        435,  // clone3
+        6,    // close
+        436,  // close_range
+        31,   // connect
+        346,  // copy_file_range
+        8,    // creat
+        129,  // delete_module
+        41,   // dup
+        63,   // dup2
+        312,  // dup3
+        224,  // epoll_create
+        311,  // epoll_create1
+        225,  // epoll_ctl
+        297,  // epoll_pwait
+        441,  // epoll_pwait2
+        226,  // epoll_wait
+        304,  // eventfd
+        310,  // eventfd2
+        11,   // execve
+        342,  // execveat
+        1,    // exit
+        222,  // exit_group
+        287,  // faccessat
+        439,  // faccessat2
+        NONE, // fadvise64
+        236,  // fadvise64_64
+        305,  // fallocate
+        322,  // fanotify_init
+        323,  // fanotify_mark
+        133,  // fchdir
+        94,   // fchmod
+        286,  // fchmodat
+        95,   // fchown
+        NONE, // fchown32
+        278,  // fchownat
+        55,   // fcntl
+        202,  // fcntl64
+        148,  // fdatasync
+        243,  // fgetxattr
+        333,  // finit_module
+        246,  // flistxattr
+        143,  // flock
+        2,    // fork
+        249,  // fremovexattr
+        431,  // fsconfig
+        240,  // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        28,   // fstat
+        112,  // fstat64
+        280,  // fstatat64
+        100,  // fstatfs
+        299,  // fstatfs64
+        118,  // fsync
+        93,   // ftruncate
+        200,  // ftruncate64
+        210,  // futex
+        NONE, // futex_time64
+        449,  // futex_waitv
+        279,  // futimesat
+        261,  // get_mempolicy
+        290,  // get_robust_list
+        NONE, // get_thread_area
+        NONE, // get_tls
+        296,  // getcpu
+        110,  // getcwd
+        141,  // getdents
+        201,  // getdents64
+        50,   // getegid
+        NONE, // getegid32
+        49,   // geteuid
+        NONE, // geteuid32
+        47,   // getgid
+        NONE, // getgid32
+        80,   // getgroups
+        NONE, // getgroups32
+        105,  // getitimer
+        53,   // getpeername
+        132,  // getpgid
+        65,   // getpgrp
+        20,   // getpid
+        64,   // getppid
+        96,   // getpriority
+        339,  // getrandom
+        171,  // getresgid
+        NONE, // getresgid32
+        165,  // getresuid
+        NONE, // getresuid32
+        76,   // getrlimit
+        77,   // getrusage
+        147,  // getsid
+        44,   // getsockname
+        182,  // getsockopt
+        206,  // gettid
+        78,   // gettimeofday
+        24,   // getuid
+        NONE, // getuid32
+        241,  // getxattr
+        128,  // init_module
+        270,  // inotify_add_watch
+        269,  // inotify_init
+        314,  // inotify_init1
+        271,  // inotify_rm_watch
+        219,  // io_cancel
+        216,  // io_destroy
+        217,  // io_getevents
+        350,  // io_pgetevents
+        NONE, // io_pgetevents_time64
+        215,  // io_setup
+        218,  // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        54,   // ioctl
+        NONE, // ioperm
+        NONE, // iopl
+        268,  // ioprio_get
+        267,  // ioprio_set
+        NONE, // ipc
+        332,  // kcmp
+        355,  // kexec_file_load
+        300,  // kexec_load
+        266,  // keyctl
+        37,   // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        16,   // lchown
+        NONE, // lchown32
+        242,  // lgetxattr
+        9,    // link
+        283,  // linkat
+        32,   // listen
+        244,  // listxattr
+        245,  // llistxattr
+        223,  // lookup_dcookie
+        248,  // lremovexattr
+        19,   // lseek
+        239,  // lsetxattr
+        84,   // lstat
+        198,  // lstat64
+        119,  // madvise
+        260,  // mbind
+        343,  // membarrier
+        340,  // memfd_create
+        NONE, // memfd_secret
+        272,  // migrate_pages
+        72,   // mincore
+        39,   // mkdir
+        276,  // mkdirat
+        14,   // mknod
+        277,  // mknodat
+        150,  // mlock
+        345,  // mlock2
+        152,  // mlockall
+        90,   // mmap
+        89,   // mmap2
+        NONE, // modify_ldt
+        21,   // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        295,  // move_pages
+        125,  // mprotect
+        234,  // mq_getsetattr
+        233,  // mq_notify
+        229,  // mq_open
+        232,  // mq_timedreceive
+        NONE, // mq_timedreceive_time64
+        231,  // mq_timedsend
+        NONE, // mq_timedsend_time64
+        230,  // mq_unlink
+        163,  // mremap
+        191,  // msgctl
+        190,  // msgget
+        189,  // msgrcv
+        188,  // msgsnd
+        144,  // msync
+        151,  // munlock
+        153,  // munlockall
+        91,   // munmap
+        325,  // name_to_handle_at
+        162,  // nanosleep
+        NONE, // newfstatat
+        34,   // nice
+        NONE, // oldfstat
+        NONE, // oldlstat
+        NONE, // oldolduname
+        NONE, // oldstat
+        NONE, // olduname
+        5,    // open
+        326,  // open_by_handle_at
+        428,  // open_tree
+        275,  // openat
+        437,  // openat2
+        29,   // pause
+        NONE, // pciconfig_iobase
+        NONE, // pciconfig_read
+        NONE, // pciconfig_write
+        318,  // perf_event_open
+        136,  // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        42,   // pipe
+        313,  // pipe2
+        67,   // pivot_root
+        352,  // pkey_alloc
+        353,  // pkey_free
+        351,  // pkey_mprotect
+        168,  // poll
+        274,  // ppoll
+        NONE, // ppoll_time64
+        172,  // prctl
+        108,  // pread64
+        315,  // preadv
+        347,  // preadv2
+        321,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        330,  // process_vm_readv
+        331,  // process_vm_writev
+        273,  // pselect6
+        NONE, // pselect6_time64
+        26,   // ptrace
+        109,  // pwrite64
+        316,  // pwritev
+        348,  // pwritev2
+        131,  // quotactl
+        443,  // quotactl_fd
+        3,    // read
+        207,  // readahead
+        NONE, // readdir
+        85,   // readlink
+        285,  // readlinkat
+        145,  // readv
+        88,   // reboot
+        98,   // recv
+        123,  // recvfrom
+        319,  // recvmmsg
+        NONE, // recvmmsg_time64
+        184,  // recvmsg
+        227,  // remap_file_pages
+        247,  // removexattr
+        38,   // rename
+        282,  // renameat
+        337,  // renameat2
+        265,  // request_key
+        0,    // restart_syscall
+        NONE, // riscv_flush_icache
+        40,   // rmdir
+        354,  // rseq
+        174,  // rt_sigaction
+        176,  // rt_sigpending
+        175,  // rt_sigprocmask
+        178,  // rt_sigqueueinfo
+        173,  // rt_sigreturn
+        179,  // rt_sigsuspend
+        177,  // rt_sigtimedwait
+        NONE, // rt_sigtimedwait_time64
+        317,  // rt_tgsigqueueinfo
+        NONE, // rtas
+        NONE, // s390_guarded_storage
+        NONE, // s390_pci_mmio_read
+        NONE, // s390_pci_mmio_write
+        NONE, // s390_runtime_instr
+        NONE, // s390_sthyi
+        159,  // sched_get_priority_max
+        160,  // sched_get_priority_min
+        212,  // sched_getaffinity
+        335,  // sched_getattr
+        155,  // sched_getparam
+        157,  // sched_getscheduler
+        161,  // sched_rr_get_interval
+        NONE, // sched_rr_get_interval_time64
+        211,  // sched_setaffinity
+        334,  // sched_setattr
+        154,  // sched_setparam
+        156,  // sched_setscheduler
+        158,  // sched_yield
+        338,  // seccomp
+        NONE, // select
+        187,  // semctl
+        186,  // semget
+        185,  // semop
+        228,  // semtimedop
+        NONE, // semtimedop_time64
+        58,   // send
+        122,  // sendfile
+        209,  // sendfile64
+        329,  // sendmmsg
+        183,  // sendmsg
+        82,   // sendto
+        262,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        289,  // set_robust_list
+        NONE, // set_thread_area
+        237,  // set_tid_address
+        NONE, // set_tls
+        121,  // setdomainname
+        139,  // setfsgid
+        NONE, // setfsgid32
+        138,  // setfsuid
+        NONE, // setfsuid32
+        46,   // setgid
+        NONE, // setgid32
+        81,   // setgroups
+        NONE, // setgroups32
+        74,   // sethostname
+        104,  // setitimer
+        328,  // setns
+        57,   // setpgid
+        97,   // setpriority
+        71,   // setregid
+        NONE, // setregid32
+        170,  // setresgid
+        NONE, // setresgid32
+        164,  // setresuid
+        NONE, // setresuid32
+        70,   // setreuid
+        NONE, // setreuid32
+        75,   // setrlimit
+        66,   // setsid
+        181,  // setsockopt
+        79,   // settimeofday
+        23,   // setuid
+        NONE, // setuid32
+        238,  // setxattr
+        68,   // sgetmask
+        192,  // shmat
+        195,  // shmctl
+        193,  // shmdt
+        194,  // shmget
+        117,  // shutdown
+        NONE, // sigaction
+        166,  // sigaltstack
+        48,   // signal
+        302,  // signalfd
+        309,  // signalfd4
+        73,   // sigpending
+        126,  // sigprocmask
+        NONE, // sigreturn
+        NONE, // sigsuspend
+        17,   // socket
+        NONE, // socketcall
+        56,   // socketpair
+        291,  // splice
+        NONE, // spu_create
+        NONE, // spu_run
+        69,   // ssetmask
+        18,   // stat
+        101,  // stat64
+        99,   // statfs
+        298,  // statfs64
+        349,  // statx
+        25,   // stime
+        NONE, // subpage_prot
+        NONE, // swapcontext
+        115,  // swapoff
+        87,   // swapon
+        NONE, // switch_endian
+        83,   // symlink
+        284,  // symlinkat
+        36,   // sync
+        292,  // sync_file_range
+        NONE, // sync_file_range2
+        327,  // syncfs
+        NONE, // sys_debug_setcontext
+        NONE, // syscall
+        135,  // sysfs
+        116,  // sysinfo
+        103,  // syslog
+        NONE, // sysmips
+        293,  // tee
+        259,  // tgkill
+        13,   // time
+        250,  // timer_create
+        254,  // timer_delete
+        253,  // timer_getoverrun
+        252,  // timer_gettime
+        NONE, // timer_gettime64
+        251,  // timer_settime
+        NONE, // timer_settime64
+        306,  // timerfd_create
+        308,  // timerfd_gettime
+        NONE, // timerfd_gettime64
+        307,  // timerfd_settime
+        NONE, // timerfd_settime64
+        43,   // times
+        208,  // tkill
+        92,   // truncate
+        199,  // truncate64
+        NONE, // ugetrlimit
+        60,   // umask
+        NONE, // umount
+        52,   // umount2
+        59,   // uname
+        10,   // unlink
+        281,  // unlinkat
+        288,  // unshare
+        NONE, // unused109
+        NONE, // unused59
+        NONE, // uselib
+        344,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        62,   // ustat
+        30,   // utime
+        301,  // utimensat
+        NONE, // utimensat_time64
+        336,  // utimes
+        113,  // vfork
+        111,  // vhangup
+        NONE, // vm86
+        NONE, // vm86old
+        294,  // vmsplice
+        114,  // wait4
+        235,  // waitid
+        7,    // waitpid
+        4,    // write
+        146,  // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `parisc64`.
 pub static CONSTS: Consts = Consts {
@@ -513,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x800,
     map_noreserve: 0x4000,
     map_stack: 0x40000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x40245410, // TCGETS
+        0x5456,     // TIOCGLCKTRMIOS
+        0x5413,     // TIOCGWINSZ
+        0x5414,     // TIOCSWINSZ
+        0x541b,     // FIONREAD
+        0x5411,     // TIOCOUTQ
+        0x5407,     // TCFLSH
+        0x5412,     // TIOCSTI
+        0x540e,     // TIOCSCTTY
+        0x5422,     // TIOCNOTTY
+        0x4004541e, // TIOCGPGRP
+        0x8004541d, // TIOCSPGRP
+        0x40045414, // TIOCGSID
+        0x540c,     // TIOCEXCL
+        0x40045440, // TIOCGEXCL
+        0x540d,     // TIOCNXCL
+        0x5424,     // TIOCGETD
+        0x5423,     // TIOCSETD
+        0x5420,     // TIOCPKT
+        0x40045438, // TIOCGPKT
+        0x80045431, // TIOCSPTLCK
+        0x40045439, // TIOCGPTLCK
+        0x5441,     // TIOCGPTPEER
+        0x5419,     // TIOCGSOFTCAR
+        0x541a,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        16, // SIGUSR1
+        17, // SIGUSR2
+        24, // SIGSTOP
+        25, // SIGTSTP
+        27, // SIGTTIN
+        28, // SIGTTOU
+        10, // SIGBUS
+        22, // SIGPOLL
+        22, // SIGIO
+        21, // SIGPROF
+        31, // SIGSYS
+        5,  // SIGTRAP
+        20, // SIGVTALRM
+        12, // SIGXCPU
+        30, // SIGXFSZ
+        7,  // SIGSTKFLT
+        18, // SIGCHLD
+        26, // SIGCONT
+        29, // SIGURG
+        23, // SIGWINCH
+        19, // SIGPWR
+        0,  // SIGEMT
+    ],
 };

@@ -6,526 +6,473 @@
 //! entry point or with sys_ni_syscall are left out. Constants: the uapi headers of arch/powerpc,
 //! and include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `ppc`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("_llseek", 140),
-    ("_newselect", 142),
-    ("accept", 330),
-    ("accept4", 344),
-    ("access", 33),
-    ("acct", 51),
-    ("add_key", 269),
-    ("adjtimex", 124),
-    ("alarm", 27),
-    ("bind", 327),
-    ("bpf", 361),
-    ("brk", 45),
-    ("capget", 183),
-    ("capset", 184),
-    ("chdir", 12),
-    ("chmod", 15),
-    ("chown", 181),
-    ("chroot", 61),
-    ("clock_adjtime", 347),
-    ("clock_adjtime64", 405),
-    ("clock_getres", 247),
-    ("clock_getres_time64", 406),
-    ("clock_gettime", 246),
-    ("clock_gettime64", 403),
-    ("clock_nanosleep", 248),
-    ("clock_nanosleep_time64", 407),
-    ("clock_settime", 245),
-    ("clock_settime64", 404),
-    ("clone", 120),
-    ("clone3", 435),
-    ("close", 6),
-    ("close_range", 436),
-    ("connect", 328),
-    ("copy_file_range", 379),
-    ("creat", 8),
-    ("delete_module", 129),
-    ("dup", 41),
-    ("dup2", 63),
-    ("dup3", 316),
-    ("epoll_create", 236),
-    ("epoll_create1", 315),
-    ("epoll_ctl", 237),
-    ("epoll_pwait", 303),
-    ("epoll_pwait2", 441),
-    ("epoll_wait", 238),
-    ("eventfd", 307),
-    ("eventfd2", 314),
-    ("execve", 11),
-    ("execveat", 362),
-    ("exit", 1),
-    ("exit_group", 234),
-    ("faccessat", 298),
-    ("faccessat2", 439),
-    ("fadvise64", 233),
-    ("fadvise64_64", 254),
-    ("fallocate", 309),
-    ("fanotify_init", 323),
-    ("fanotify_mark", 324),
-    ("fchdir", 133),
-    ("fchmod", 94),
-    ("fchmodat", 297),
-    ("fchown", 95),
-    ("fchownat", 289),
-    ("fcntl", 55),
-    ("fcntl64", 204),
-    ("fdatasync", 148),
-    ("fgetxattr", 214),
-    ("finit_module", 353),
-    ("flistxattr", 217),
-    ("flock", 143),
-    ("fork", 2),
-    ("fremovexattr", 220),
-    ("fsconfig", 431),
-    ("fsetxattr", 211),
-    ("fsmount", 432),
-    ("fsopen", 430),
-    ("fspick", 433),
-    ("fstat", 108),
-    ("fstat64", 197),
-    ("fstatat64", 291),
-    ("fstatfs", 100),
-    ("fstatfs64", 253),
-    ("fsync", 118),
-    ("ftruncate", 93),
-    ("ftruncate64", 194),
-    ("futex", 221),
-    ("futex_time64", 422),
-    ("futex_waitv", 449),
-    ("futimesat", 290),
-    ("get_mempolicy", 260),
-    ("get_robust_list", 299),
-    ("getcpu", 302),
-    ("getcwd", 182),
-    ("getdents", 141),
-    ("getdents64", 202),
-    ("getegid", 50),
-    ("geteuid", 49),
-    ("getgid", 47),
-    ("getgroups", 80),
-    ("getitimer", 105),
-    ("getpeername", 332),
-    ("getpgid", 132),
-    ("getpgrp", 65),
-    ("getpid", 20),
-    ("getppid", 64),
-    ("getpriority", 96),
-    ("getrandom", 359),
-    ("getresgid", 170),
-    ("getresuid", 165),
-    ("getrlimit", 76),
-    ("getrusage", 77),
-    ("getsid", 147),
-    ("getsockname", 331),
-    ("getsockopt", 340),
-    ("gettid", 207),
-    ("gettimeofday", 78),
-    ("getuid", 24),
-    ("getxattr", 212),
-    ("init_module", 128),
-    ("inotify_add_watch", 276),
-    ("inotify_init", 275),
-    ("inotify_init1", 318),
-    ("inotify_rm_watch", 277),
-    ("io_cancel", 231),
-    ("io_destroy", 228),
-    ("io_getevents", 229),
-    ("io_pgetevents", 388),
-    ("io_pgetevents_time64", 416),
-    ("io_setup", 227),
-    ("io_submit", 230),
-    ("io_uring_enter", 426),
-    ("io_uring_register", 427),
-    ("io_uring_setup", 425),
-    ("ioctl", 54),
-    ("ioprio_get", 274),
-    ("ioprio_set", 273),
-    ("ipc", 117),
-    ("kcmp", 354),
-    ("kexec_file_load", 382),
-    ("kexec_load", 268),
-    ("keyctl", 271),
-    ("kill", 37),
-    ("landlock_add_rule", 445),
-    ("landlock_create_ruleset", 444),
-    ("landlock_restrict_self", 446),
-    ("lchown", 16),
-    ("lgetxattr", 213),
-    ("link", 9),
-    ("linkat", 294),
-    ("listen", 329),
-    ("listxattr", 215),
-    ("llistxattr", 216),
-    ("lookup_dcookie", 235),
-    ("lremovexattr", 219),
-    ("lseek", 19),
-    ("lsetxattr", 210),
-    ("lstat", 107),
-    ("lstat64", 196),
-    ("madvise", 205),
-    ("mbind", 259),
-    ("membarrier", 365),
-    ("memfd_create", 360),
-    ("migrate_pages", 258),
-    ("mincore", 206),
-    ("mkdir", 39),
-    ("mkdirat", 287),
-    ("mknod", 14),
-    ("mknodat", 288),
-    ("mlock", 150),
-    ("mlock2", 378),
-    ("mlockall", 152),
-    ("mmap", 90),
-    ("mmap2", 192),
-    ("mount", 21),
-    ("mount_setattr", 442),
-    ("move_mount", 429),
-    ("move_pages", 301),
-    ("mprotect", 125),
-    ("mq_getsetattr", 267),
-    ("mq_notify", 266),
-    ("mq_open", 262),
-    ("mq_timedreceive", 265),
-    ("mq_timedreceive_time64", 419),
-    ("mq_timedsend", 264),
-    ("mq_timedsend_time64", 418),
-    ("mq_unlink", 263),
-    ("mremap", 163),
-    ("msgctl", 402),
-    ("msgget", 399),
-    ("msgrcv", 401),
-    ("msgsnd", 400),
-    ("msync", 144),
-    ("munlock", 151),
-    ("munlockall", 153),
-    ("munmap", 91),
-    ("name_to_handle_at", 345),
-    ("nanosleep", 162),
-    ("nice", 34),
-    ("oldfstat", 28),
-    ("oldlstat", 84),
-    ("oldolduname", 59),
-    ("oldstat", 18),
-    ("olduname", 109),
-    ("open", 5),
-    ("open_by_handle_at", 346),
-    ("open_tree", 428),
-    ("openat", 286),
-    ("openat2", 437),
-    ("pause", 29),
-    ("pciconfig_iobase", 200),
-    ("pciconfig_read", 198),
-    ("pciconfig_write", 199),
-    ("perf_event_open", 319),
-    ("personality", 136),
-    ("pidfd_getfd", 438),
-    ("pidfd_open", 434),
-    ("pidfd_send_signal", 424),
-    ("pipe", 42),
-    ("pipe2", 317),
-    ("pivot_root", 203),
-    ("pkey_alloc", 384),
-    ("pkey_free", 385),
-    ("pkey_mprotect", 386),
-    ("poll", 167),
-    ("ppoll", 281),
-    ("ppoll_time64", 414),
-    ("prctl", 171),
-    ("pread64", 179),
-    ("preadv", 320),
-    ("preadv2", 380),
-    ("prlimit64", 325),
-    ("process_madvise", 440),
-    ("process_mrelease", 448),
-    ("process_vm_readv", 351),
-    ("process_vm_writev", 352),
-    ("pselect6", 280),
-    ("pselect6_time64", 413),
-    ("ptrace", 26),
-    ("pwrite64", 180),
-    ("pwritev", 321),
-    ("pwritev2", 381),
-    ("quotactl", 131),
-    ("quotactl_fd", 443),
-    ("read", 3),
-    ("readahead", 191),
-    ("readdir", 89),
-    ("readlink", 85),
-    ("readlinkat", 296),
-    ("readv", 145),
-    ("reboot", 88),
-    ("recv", 336),
-    ("recvfrom", 337),
-    ("recvmmsg", 343),
-    ("recvmmsg_time64", 417),
-    ("recvmsg", 342),
-    ("remap_file_pages", 239),
-    ("removexattr", 218),
-    ("rename", 38),
-    ("renameat", 293),
-    ("renameat2", 357),
-    ("request_key", 270),
-    ("restart_syscall", 0),
-    ("rmdir", 40),
-    ("rseq", 387),
-    ("rt_sigaction", 173),
-    ("rt_sigpending", 175),
-    ("rt_sigprocmask", 174),
-    ("rt_sigqueueinfo", 177),
-    ("rt_sigreturn", 172),
-    ("rt_sigsuspend", 178),
-    ("rt_sigtimedwait", 176),
-    ("rt_sigtimedwait_time64", 421),
-    ("rt_tgsigqueueinfo", 322),
-    ("rtas", 255),
-    ("sched_get_priority_max", 159),
-    ("sched_get_priority_min", 160),
-    ("sched_getaffinity", 223),
-    ("sched_getattr", 356),
-    ("sched_getparam", 155),
-    ("sched_getscheduler", 157),
-    ("sched_rr_get_interval", 161),
-    ("sched_rr_get_interval_time64", 423),
-    ("sched_setaffinity", 222),
-    ("sched_setattr", 355),
-    ("sched_setparam", 154),
-    ("sched_setscheduler", 156),
-    ("sched_yield", 158),
-    ("seccomp", 358),
-    ("select", 82),
-    ("semctl", 394),
-    ("semget", 393),
-    ("semtimedop_time64", 420),
-    ("send", 334),
-    ("sendfile", 186),
-    ("sendfile64", 226),
-    ("sendmmsg", 349),
-    ("sendmsg", 341),
-    ("sendto", 335),
-    ("set_mempolicy", 261),
-    ("set_mempolicy_home_node", 450),
-    ("set_robust_list", 300),
-    ("set_tid_address", 232),
-    ("setdomainname", 121),
-    ("setfsgid", 139),
-    ("setfsuid", 138),
-    ("setgid", 46),
-    ("setgroups", 81),
-    ("sethostname", 74),
-    ("setitimer", 104),
-    ("setns", 350),
-    ("setpgid", 57),
-    ("setpriority", 97),
-    ("setregid", 71),
-    ("setresgid", 169),
-    ("setresuid", 164),
-    ("setreuid", 70),
-    ("setrlimit", 75),
-    ("setsid", 66),
-    ("setsockopt", 339),
-    ("settimeofday", 79),
-    ("setuid", 23),
-    ("setxattr", 209),
-    ("sgetmask", 68),
-    ("shmat", 397),
-    ("shmctl", 396),
-    ("shmdt", 398),
-    ("shmget", 395),
-    ("shutdown", 338),
-    ("sigaction", 67),
-    ("sigaltstack", 185),
-    ("signal", 48),
-    ("signalfd", 305),
-    ("signalfd4", 313),
-    ("sigpending", 73),
-    ("sigprocmask", 126),
-    ("sigreturn", 119),
-    ("sigsuspend", 72),
-    ("socket", 326),
-    ("socketcall", 102),
-    ("socketpair", 333),
-    ("splice", 283),
-    ("spu_create", 279),
-    ("spu_run", 278),
-    ("ssetmask", 69),
-    ("stat", 106),
-    ("stat64", 195),
-    ("statfs", 99),
-    ("statfs64", 252),
-    ("statx", 383),
-    ("stime", 25),
-    ("subpage_prot", 310),
-    ("swapcontext", 249),
-    ("swapoff", 115),
-    ("swapon", 87),
-    ("symlink", 83),
-    ("symlinkat", 295),
-    ("sync", 36),
-    ("sync_file_range2", 308),
-    ("syncfs", 348),
-    ("sys_debug_setcontext", 256),
-    ("sysfs", 135),
-    ("sysinfo", 116),
-    ("syslog", 103),
-    ("tee", 284),
-    ("tgkill", 250),
-    ("time", 13),
-    ("timer_create", 240),
-    ("timer_delete", 244),
-    ("timer_getoverrun", 243),
-    ("timer_gettime", 242),
-    ("timer_gettime64", 408),
-    ("timer_settime", 241),
-    ("timer_settime64", 409),
-    ("timerfd_create", 306),
-    ("timerfd_gettime", 312),
-    ("timerfd_gettime64", 410),
-    ("timerfd_settime", 311),
-    ("timerfd_settime64", 411),
-    ("times", 43),
-    ("tkill", 208),
-    ("truncate", 92),
-    ("truncate64", 193),
-    ("ugetrlimit", 190),
-    ("umask", 60),
-    ("umount", 22),
-    ("umount2", 52),
-    ("uname", 122),
-    ("unlink", 10),
-    ("unlinkat", 292),
-    ("unshare", 282),
-    ("uselib", 86),
-    ("userfaultfd", 364),
-    ("ustat", 62),
-    ("utime", 30),
-    ("utimensat", 304),
-    ("utimensat_time64", 412),
-    ("utimes", 251),
-    ("vfork", 189),
-    ("vhangup", 111),
-    ("vmsplice", 285),
-    ("wait4", 114),
-    ("waitid", 272),
-    ("waitpid", 7),
-    ("write", 4),
-    ("writev", 146),
-];
-
-/// TTY and console ioctl requests of `ppc`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x402c7413),
-    ("TIOCGLCKTRMIOS", 0x5456),
-    ("TIOCGWINSZ", 0x40087468),
-    ("TIOCSWINSZ", 0x80087467),
-    ("FIONREAD", 0x4004667f),
-    ("TIOCOUTQ", 0x40047473),
-    ("TCFLSH", 0x2000741f),
-    ("TIOCSTI", 0x5412),
-    ("TIOCSCTTY", 0x540e),
-    ("TIOCNOTTY", 0x5422),
-    ("TIOCGPGRP", 0x40047477),
-    ("TIOCSPGRP", 0x80047476),
-    ("TIOCGSID", 0x5429),
-    ("TIOCEXCL", 0x540c),
-    ("TIOCGEXCL", 0x40045440),
-    ("TIOCNXCL", 0x540d),
-    ("TIOCGETD", 0x5424),
-    ("TIOCSETD", 0x5423),
-    ("TIOCPKT", 0x5420),
-    ("TIOCGPKT", 0x40045438),
-    ("TIOCSPTLCK", 0x80045431),
-    ("TIOCGPTLCK", 0x40045439),
-    ("TIOCGPTPEER", 0x20005441),
-    ("TIOCGSOFTCAR", 0x5419),
-    ("TIOCSSOFTCAR", 0x541a),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `ppc`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 10),
-    ("SIGUSR2", 12),
-    ("SIGSTOP", 19),
-    ("SIGTSTP", 20),
-    ("SIGTTIN", 21),
-    ("SIGTTOU", 22),
-    ("SIGBUS", 7),
-    ("SIGPOLL", 29),
-    ("SIGIO", 29),
-    ("SIGPROF", 27),
-    ("SIGSYS", 31),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 26),
-    ("SIGXCPU", 24),
-    ("SIGXFSZ", 25),
-    ("SIGSTKFLT", 16),
-    ("SIGCHLD", 17),
-    ("SIGCONT", 18),
-    ("SIGURG", 23),
-    ("SIGWINCH", 28),
-    ("SIGPWR", 30),
-];
+/// System call numbers of `ppc`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x0,
+    high_base: 0x0,
+    nrs: [
+        140,  // _llseek
+        142,  // _newselect
+        330,  // accept
+        344,  // accept4
+        33,   // access
+        51,   // acct
+        269,  // add_key
+        124,  // adjtimex
+        27,   // alarm
+        NONE, // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        327,  // bind
+        361,  // bpf
+        NONE, // breakpoint
+        45,   // brk
+        NONE, // cachectl
+        NONE, // cacheflush
+        183,  // capget
+        184,  // capset
+        12,   // chdir
+        15,   // chmod
+        181,  // chown
+        NONE, // chown32
+        61,   // chroot
+        347,  // clock_adjtime
+        405,  // clock_adjtime64
+        247,  // clock_getres
+        406,  // clock_getres_time64
+        246,  // clock_gettime
+        403,  // clock_gettime64
+        248,  // clock_nanosleep
+        407,  // clock_nanosleep_time64
+        245,  // clock_settime
+        404,  // clock_settime64
+        120,  // clone
+        435,  // clone3
+        6,    // close
+        436,  // close_range
+        328,  // connect
+        379,  // copy_file_range
+        8,    // creat
+        129,  // delete_module
+        41,   // dup
+        63,   // dup2
+        316,  // dup3
+        236,  // epoll_create
+        315,  // epoll_create1
+        237,  // epoll_ctl
+        303,  // epoll_pwait
+        441,  // epoll_pwait2
+        238,  // epoll_wait
+        307,  // eventfd
+        314,  // eventfd2
+        11,   // execve
+        362,  // execveat
+        1,    // exit
+        234,  // exit_group
+        298,  // faccessat
+        439,  // faccessat2
+        233,  // fadvise64
+        254,  // fadvise64_64
+        309,  // fallocate
+        323,  // fanotify_init
+        324,  // fanotify_mark
+        133,  // fchdir
+        94,   // fchmod
+        297,  // fchmodat
+        95,   // fchown
+        NONE, // fchown32
+        289,  // fchownat
+        55,   // fcntl
+        204,  // fcntl64
+        148,  // fdatasync
+        214,  // fgetxattr
+        353,  // finit_module
+        217,  // flistxattr
+        143,  // flock
+        2,    // fork
+        220,  // fremovexattr
+        431,  // fsconfig
+        211,  // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        108,  // fstat
+        197,  // fstat64
+        291,  // fstatat64
+        100,  // fstatfs
+        253,  // fstatfs64
+        118,  // fsync
+        93,   // ftruncate
+        194,  // ftruncate64
+        221,  // futex
+        422,  // futex_time64
+        449,  // futex_waitv
+        290,  // futimesat
+        260,  // get_mempolicy
+        299,  // get_robust_list
+        NONE, // get_thread_area
+        NONE, // get_tls
+        302,  // getcpu
+        182,  // getcwd
+        141,  // getdents
+        202,  // getdents64
+        50,   // getegid
+        NONE, // getegid32
+        49,   // geteuid
+        NONE, // geteuid32
+        47,   // getgid
+        NONE, // getgid32
+        80,   // getgroups
+        NONE, // getgroups32
+        105,  // getitimer
+        332,  // getpeername
+        132,  // getpgid
+        65,   // getpgrp
+        20,   // getpid
+        64,   // getppid
+        96,   // getpriority
+        359,  // getrandom
+        170,  // getresgid
+        NONE, // getresgid32
+        165,  // getresuid
+        NONE, // getresuid32
+        76,   // getrlimit
+        77,   // getrusage
+        147,  // getsid
+        331,  // getsockname
+        340,  // getsockopt
+        207,  // gettid
+        78,   // gettimeofday
+        24,   // getuid
+        NONE, // getuid32
+        212,  // getxattr
+        128,  // init_module
+        276,  // inotify_add_watch
+        275,  // inotify_init
+        318,  // inotify_init1
+        277,  // inotify_rm_watch
+        231,  // io_cancel
+        228,  // io_destroy
+        229,  // io_getevents
+        388,  // io_pgetevents
+        416,  // io_pgetevents_time64
+        227,  // io_setup
+        230,  // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        54,   // ioctl
+        NONE, // ioperm
+        NONE, // iopl
+        274,  // ioprio_get
+        273,  // ioprio_set
+        117,  // ipc
+        354,  // kcmp
+        382,  // kexec_file_load
+        268,  // kexec_load
+        271,  // keyctl
+        37,   // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        16,   // lchown
+        NONE, // lchown32
+        213,  // lgetxattr
+        9,    // link
+        294,  // linkat
+        329,  // listen
+        215,  // listxattr
+        216,  // llistxattr
+        235,  // lookup_dcookie
+        219,  // lremovexattr
+        19,   // lseek
+        210,  // lsetxattr
+        107,  // lstat
+        196,  // lstat64
+        205,  // madvise
+        259,  // mbind
+        365,  // membarrier
+        360,  // memfd_create
+        NONE, // memfd_secret
+        258,  // migrate_pages
+        206,  // mincore
+        39,   // mkdir
+        287,  // mkdirat
+        14,   // mknod
+        288,  // mknodat
+        150,  // mlock
+        378,  // mlock2
+        152,  // mlockall
+        90,   // mmap
+        192,  // mmap2
+        NONE, // modify_ldt
+        21,   // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        301,  // move_pages
+        125,  // mprotect
+        267,  // mq_getsetattr
+        266,  // mq_notify
+        262,  // mq_open
+        265,  // mq_timedreceive
+        419,  // mq_timedreceive_time64
+        264,  // mq_timedsend
+        418,  // mq_timedsend_time64
+        263,  // mq_unlink
+        163,  // mremap
+        402,  // msgctl
+        399,  // msgget
+        401,  // msgrcv
+        400,  // msgsnd
+        144,  // msync
+        151,  // munlock
+        153,  // munlockall
+        91,   // munmap
+        345,  // name_to_handle_at
+        162,  // nanosleep
+        NONE, // newfstatat
+        34,   // nice
+        28,   // oldfstat
+        84,   // oldlstat
+        59,   // oldolduname
+        18,   // oldstat
+        109,  // olduname
+        5,    // open
+        346,  // open_by_handle_at
+        428,  // open_tree
+        286,  // openat
+        437,  // openat2
+        29,   // pause
+        200,  // pciconfig_iobase
+        198,  // pciconfig_read
+        199,  // pciconfig_write
+        319,  // perf_event_open
+        136,  // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        42,   // pipe
+        317,  // pipe2
+        203,  // pivot_root
+        384,  // pkey_alloc
+        385,  // pkey_free
+        386,  // pkey_mprotect
+        167,  // poll
+        281,  // ppoll
+        414,  // ppoll_time64
+        171,  // prctl
+        179,  // pread64
+        320,  // preadv
+        380,  // preadv2
+        325,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        351,  // process_vm_readv
+        352,  // process_vm_writev
+        280,  // pselect6
+        413,  // pselect6_time64
+        26,   // ptrace
+        180,  // pwrite64
+        321,  // pwritev
+        381,  // pwritev2
+        131,  // quotactl
+        443,  // quotactl_fd
+        3,    // read
+        191,  // readahead
+        89,   // readdir
+        85,   // readlink
+        296,  // readlinkat
+        145,  // readv
+        88,   // reboot
+        336,  // recv
+        337,  // recvfrom
+        343,  // recvmmsg
+        417,  // recvmmsg_time64
+        342,  // recvmsg
+        239,  // remap_file_pages
+        218,  // removexattr
+        38,   // rename
+        293,  // renameat
+        357,  // renameat2
+        270,  // request_key
+        0,    // restart_syscall
+        NONE, // riscv_flush_icache
+        40,   // rmdir
+        387,  // rseq
+        173,  // rt_sigaction
+        175,  // rt_sigpending
+        174,  // rt_sigprocmask
+        177,  // rt_sigqueueinfo
+        172,  // rt_sigreturn
+        178,  // rt_sigsuspend
+        176,  // rt_sigtimedwait
+        421,  // rt_sigtimedwait_time64
+        322,  // rt_tgsigqueueinfo
+        255,  // rtas
+        NONE, // s390_guarded_storage
+        NONE, // s390_pci_mmio_read
+        NONE, // s390_pci_mmio_write
+        NONE, // s390_runtime_instr
+        NONE, // s390_sthyi
+        159,  // sched_get_priority_max
+        160,  // sched_get_priority_min
+        223,  // sched_getaffinity
+        356,  // sched_getattr
+        155,  // sched_getparam
+        157,  // sched_getscheduler
+        161,  // sched_rr_get_interval
+        423,  // sched_rr_get_interval_time64
+        222,  // sched_setaffinity
+        355,  // sched_setattr
+        154,  // sched_setparam
+        156,  // sched_setscheduler
+        158,  // sched_yield
+        358,  // seccomp
+        82,   // select
+        394,  // semctl
+        393,  // semget
+        NONE, // semop
+        NONE, // semtimedop
+        420,  // semtimedop_time64
+        334,  // send
+        186,  // sendfile
+        226,  // sendfile64
+        349,  // sendmmsg
+        341,  // sendmsg
+        335,  // sendto
+        261,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        300,  // set_robust_list
+        NONE, // set_thread_area
+        232,  // set_tid_address
+        NONE, // set_tls
+        121,  // setdomainname
+        139,  // setfsgid
+        NONE, // setfsgid32
+        138,  // setfsuid
+        NONE, // setfsuid32
+        46,   // setgid
+        NONE, // setgid32
+        81,   // setgroups
+        NONE, // setgroups32
+        74,   // sethostname
+        104,  // setitimer
+        350,  // setns
+        57,   // setpgid
+        97,   // setpriority
+        71,   // setregid
+        NONE, // setregid32
+        169,  // setresgid
+        NONE, // setresgid32
+        164,  // setresuid
+        NONE, // setresuid32
+        70,   // setreuid
+        NONE, // setreuid32
+        75,   // setrlimit
+        66,   // setsid
+        339,  // setsockopt
+        79,   // settimeofday
+        23,   // setuid
+        NONE, // setuid32
+        209,  // setxattr
+        68,   // sgetmask
+        397,  // shmat
+        396,  // shmctl
+        398,  // shmdt
+        395,  // shmget
+        338,  // shutdown
+        67,   // sigaction
+        185,  // sigaltstack
+        48,   // signal
+        305,  // signalfd
+        313,  // signalfd4
+        73,   // sigpending
+        126,  // sigprocmask
+        119,  // sigreturn
+        72,   // sigsuspend
+        326,  // socket
+        102,  // socketcall
+        333,  // socketpair
+        283,  // splice
+        279,  // spu_create
+        278,  // spu_run
+        69,   // ssetmask
+        106,  // stat
+        195,  // stat64
+        99,   // statfs
+        252,  // statfs64
+        383,  // statx
+        25,   // stime
+        310,  // subpage_prot
+        249,  // swapcontext
+        115,  // swapoff
+        87,   // swapon
+        NONE, // switch_endian
+        83,   // symlink
+        295,  // symlinkat
+        36,   // sync
+        NONE, // sync_file_range
+        308,  // sync_file_range2
+        348,  // syncfs
+        256,  // sys_debug_setcontext
+        NONE, // syscall
+        135,  // sysfs
+        116,  // sysinfo
+        103,  // syslog
+        NONE, // sysmips
+        284,  // tee
+        250,  // tgkill
+        13,   // time
+        240,  // timer_create
+        244,  // timer_delete
+        243,  // timer_getoverrun
+        242,  // timer_gettime
+        408,  // timer_gettime64
+        241,  // timer_settime
+        409,  // timer_settime64
+        306,  // timerfd_create
+        312,  // timerfd_gettime
+        410,  // timerfd_gettime64
+        311,  // timerfd_settime
+        411,  // timerfd_settime64
+        43,   // times
+        208,  // tkill
+        92,   // truncate
+        193,  // truncate64
+        190,  // ugetrlimit
+        60,   // umask
+        22,   // umount
+        52,   // umount2
+        122,  // uname
+        10,   // unlink
+        292,  // unlinkat
+        282,  // unshare
+        NONE, // unused109
+        NONE, // unused59
+        86,   // uselib
+        364,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        62,   // ustat
+        30,   // utime
+        304,  // utimensat
+        412,  // utimensat_time64
+        251,  // utimes
+        189,  // vfork
+        111,  // vhangup
+        NONE, // vm86
+        NONE, // vm86old
+        285,  // vmsplice
+        114,  // wait4
+        272,  // waitid
+        7,    // waitpid
+        4,    // write
+        146,  // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `ppc`.
 pub static CONSTS: Consts = Consts {
@@ -557,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x800,
     map_noreserve: 0x40,
     map_stack: 0x20000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x402c7413, // TCGETS
+        0x5456,     // TIOCGLCKTRMIOS
+        0x40087468, // TIOCGWINSZ
+        0x80087467, // TIOCSWINSZ
+        0x4004667f, // FIONREAD
+        0x40047473, // TIOCOUTQ
+        0x2000741f, // TCFLSH
+        0x5412,     // TIOCSTI
+        0x540e,     // TIOCSCTTY
+        0x5422,     // TIOCNOTTY
+        0x40047477, // TIOCGPGRP
+        0x80047476, // TIOCSPGRP
+        0x5429,     // TIOCGSID
+        0x540c,     // TIOCEXCL
+        0x40045440, // TIOCGEXCL
+        0x540d,     // TIOCNXCL
+        0x5424,     // TIOCGETD
+        0x5423,     // TIOCSETD
+        0x5420,     // TIOCPKT
+        0x40045438, // TIOCGPKT
+        0x80045431, // TIOCSPTLCK
+        0x40045439, // TIOCGPTLCK
+        0x20005441, // TIOCGPTPEER
+        0x5419,     // TIOCGSOFTCAR
+        0x541a,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        10, // SIGUSR1
+        12, // SIGUSR2
+        19, // SIGSTOP
+        20, // SIGTSTP
+        21, // SIGTTIN
+        22, // SIGTTOU
+        7,  // SIGBUS
+        29, // SIGPOLL
+        29, // SIGIO
+        27, // SIGPROF
+        31, // SIGSYS
+        5,  // SIGTRAP
+        26, // SIGVTALRM
+        24, // SIGXCPU
+        25, // SIGXFSZ
+        16, // SIGSTKFLT
+        17, // SIGCHLD
+        18, // SIGCONT
+        23, // SIGURG
+        28, // SIGWINCH
+        30, // SIGPWR
+        0,  // SIGEMT
+    ],
 };

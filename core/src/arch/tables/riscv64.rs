@@ -6,426 +6,473 @@
 //! with __BITS_PER_LONG 64. Entries without an entry point or with sys_ni_syscall are left out.
 //! Constants: the uapi headers of arch/riscv, and include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `riscv64`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("accept", 202),
-    ("accept4", 242),
-    ("acct", 89),
-    ("add_key", 217),
-    ("adjtimex", 171),
-    ("bind", 200),
-    ("bpf", 280),
-    ("brk", 214),
-    ("capget", 90),
-    ("capset", 91),
-    ("chdir", 49),
-    ("chroot", 51),
-    ("clock_adjtime", 266),
-    ("clock_getres", 114),
-    ("clock_gettime", 113),
-    ("clock_nanosleep", 115),
-    ("clock_settime", 112),
-    ("clone", 220),
-    ("clone3", 435),
-    ("close", 57),
-    ("close_range", 436),
-    ("connect", 203),
-    ("copy_file_range", 285),
-    ("delete_module", 106),
-    ("dup", 23),
-    ("dup3", 24),
-    ("epoll_create1", 20),
-    ("epoll_ctl", 21),
-    ("epoll_pwait", 22),
-    ("epoll_pwait2", 441),
-    ("eventfd2", 19),
-    ("execve", 221),
-    ("execveat", 281),
-    ("exit", 93),
-    ("exit_group", 94),
-    ("faccessat", 48),
-    ("faccessat2", 439),
-    ("fadvise64", 223),
-    ("fallocate", 47),
-    ("fanotify_init", 262),
-    ("fanotify_mark", 263),
-    ("fchdir", 50),
-    ("fchmod", 52),
-    ("fchmodat", 53),
-    ("fchown", 55),
-    ("fchownat", 54),
-    ("fcntl", 25),
-    ("fdatasync", 83),
-    ("fgetxattr", 10),
-    ("finit_module", 273),
-    ("flistxattr", 13),
-    ("flock", 32),
-    ("fremovexattr", 16),
-    ("fsconfig", 431),
-    ("fsetxattr", 7),
-    ("fsmount", 432),
-    ("fsopen", 430),
-    ("fspick", 433),
-    ("fstat", 80),
-    ("fstatfs", 44),
-    ("fsync", 82),
-    ("ftruncate", 46),
-    ("futex", 98),
-    ("futex_waitv", 449),
-    ("get_mempolicy", 236),
-    ("get_robust_list", 100),
-    ("getcpu", 168),
-    ("getcwd", 17),
-    ("getdents64", 61),
-    ("getegid", 177),
-    ("geteuid", 175),
-    ("getgid", 176),
-    ("getgroups", 158),
-    ("getitimer", 102),
-    ("getpeername", 205),
-    ("getpgid", 155),
-    ("getpid", 172),
-    ("getppid", 173),
-    ("getpriority", 141),
-    ("getrandom", 278),
-    ("getresgid", 150),
-    ("getresuid", 148),
-    ("getrlimit", 163),
-    ("getrusage", 165),
-    ("getsid", 156),
-    ("getsockname", 204),
-    ("getsockopt", 209),
-    ("gettid", 178),
-    ("gettimeofday", 169),
-    ("getuid", 174),
-    ("getxattr", 8),
-    ("init_module", 105),
-    ("inotify_add_watch", 27),
-    ("inotify_init1", 26),
-    ("inotify_rm_watch", 28),
-    ("io_cancel", 3),
-    ("io_destroy", 1),
-    ("io_getevents", 4),
-    ("io_pgetevents", 292),
-    ("io_setup", 0),
-    ("io_submit", 2),
-    ("io_uring_enter", 426),
-    ("io_uring_register", 427),
-    ("io_uring_setup", 425),
-    ("ioctl", 29),
-    ("ioprio_get", 31),
-    ("ioprio_set", 30),
-    ("kcmp", 272),
-    ("kexec_file_load", 294),
-    ("kexec_load", 104),
-    ("keyctl", 219),
-    ("kill", 129),
-    ("landlock_add_rule", 445),
-    ("landlock_create_ruleset", 444),
-    ("landlock_restrict_self", 446),
-    ("lgetxattr", 9),
-    ("linkat", 37),
-    ("listen", 201),
-    ("listxattr", 11),
-    ("llistxattr", 12),
-    ("lookup_dcookie", 18),
-    ("lremovexattr", 15),
-    ("lseek", 62),
-    ("lsetxattr", 6),
-    ("madvise", 233),
-    ("mbind", 235),
-    ("membarrier", 283),
-    ("memfd_create", 279),
-    ("memfd_secret", 447),
-    ("migrate_pages", 238),
-    ("mincore", 232),
-    ("mkdirat", 34),
-    ("mknodat", 33),
-    ("mlock", 228),
-    ("mlock2", 284),
-    ("mlockall", 230),
-    ("mmap", 222),
-    ("mount", 40),
-    ("mount_setattr", 442),
-    ("move_mount", 429),
-    ("move_pages", 239),
-    ("mprotect", 226),
-    ("mq_getsetattr", 185),
-    ("mq_notify", 184),
-    ("mq_open", 180),
-    ("mq_timedreceive", 183),
-    ("mq_timedsend", 182),
-    ("mq_unlink", 181),
-    ("mremap", 216),
-    ("msgctl", 187),
-    ("msgget", 186),
-    ("msgrcv", 188),
-    ("msgsnd", 189),
-    ("msync", 227),
-    ("munlock", 229),
-    ("munlockall", 231),
-    ("munmap", 215),
-    ("name_to_handle_at", 264),
-    ("nanosleep", 101),
-    ("newfstatat", 79),
-    ("open_by_handle_at", 265),
-    ("open_tree", 428),
-    ("openat", 56),
-    ("openat2", 437),
-    ("perf_event_open", 241),
-    ("personality", 92),
-    ("pidfd_getfd", 438),
-    ("pidfd_open", 434),
-    ("pidfd_send_signal", 424),
-    ("pipe2", 59),
-    ("pivot_root", 41),
-    ("pkey_alloc", 289),
-    ("pkey_free", 290),
-    ("pkey_mprotect", 288),
-    ("ppoll", 73),
-    ("prctl", 167),
-    ("pread64", 67),
-    ("preadv", 69),
-    ("preadv2", 286),
-    ("prlimit64", 261),
-    ("process_madvise", 440),
-    ("process_mrelease", 448),
-    ("process_vm_readv", 270),
-    ("process_vm_writev", 271),
-    ("pselect6", 72),
-    ("ptrace", 117),
-    ("pwrite64", 68),
-    ("pwritev", 70),
-    ("pwritev2", 287),
-    ("quotactl", 60),
-    ("quotactl_fd", 443),
-    ("read", 63),
-    ("readahead", 213),
-    ("readlinkat", 78),
-    ("readv", 65),
-    ("reboot", 142),
-    ("recvfrom", 207),
-    ("recvmmsg", 243),
-    ("recvmsg", 212),
-    ("remap_file_pages", 234),
-    ("removexattr", 14),
-    ("renameat2", 276),
-    ("request_key", 218),
-    ("restart_syscall", 128),
-    ("riscv_flush_icache", 259),
-    ("rseq", 293),
-    ("rt_sigaction", 134),
-    ("rt_sigpending", 136),
-    ("rt_sigprocmask", 135),
-    ("rt_sigqueueinfo", 138),
-    ("rt_sigreturn", 139),
-    ("rt_sigsuspend", 133),
-    ("rt_sigtimedwait", 137),
-    ("rt_tgsigqueueinfo", 240),
-    ("sched_get_priority_max", 125),
-    ("sched_get_priority_min", 126),
-    ("sched_getaffinity", 123),
-    ("sched_getattr", 275),
-    ("sched_getparam", 121),
-    ("sched_getscheduler", 120),
-    ("sched_rr_get_interval", 127),
-    ("sched_setaffinity", 122),
-    ("sched_setattr", 274),
-    ("sched_setparam", 118),
-    ("sched_setscheduler", 119),
-    ("sched_yield", 124),
-    ("seccomp", 277),
-    ("semctl", 191),
-    ("semget", 190),
-    ("semop", 193),
-    ("semtimedop", 192),
-    ("sendfile", 71),
-    ("sendmmsg", 269),
-    ("sendmsg", 211),
-    ("sendto", 206),
-    ("set_mempolicy", 237),
-    ("set_mempolicy_home_node", 450),
-    ("set_robust_list", 99),
-    ("set_tid_address", 96),
-    ("setdomainname", 162),
-    ("setfsgid", 152),
-    ("setfsuid", 151),
-    ("setgid", 144),
-    ("setgroups", 159),
-    ("sethostname", 161),
-    ("setitimer", 103),
-    ("setns", 268),
-    ("setpgid", 154),
-    ("setpriority", 140),
-    ("setregid", 143),
-    ("setresgid", 149),
-    ("setresuid", 147),
-    ("setreuid", 145),
-    ("setrlimit", 164),
-    ("setsid", 157),
-    ("setsockopt", 208),
-    ("settimeofday", 170),
-    ("setuid", 146),
-    ("setxattr", 5),
-    ("shmat", 196),
-    ("shmctl", 195),
-    ("shmdt", 197),
-    ("shmget", 194),
-    ("shutdown", 210),
-    ("sigaltstack", 132),
-    ("signalfd4", 74),
-    ("socket", 198),
-    ("socketpair", 199),
-    ("splice", 76),
-    ("statfs", 43),
-    ("statx", 291),
-    ("swapoff", 225),
-    ("swapon", 224),
-    ("symlinkat", 36),
-    ("sync", 81),
-    ("sync_file_range", 84),
-    ("syncfs", 267),
-    ("sysinfo", 179),
-    ("syslog", 116),
-    ("tee", 77),
-    ("tgkill", 131),
-    ("timer_create", 107),
-    ("timer_delete", 111),
-    ("timer_getoverrun", 109),
-    ("timer_gettime", 108),
-    ("timer_settime", 110),
-    ("timerfd_create", 85),
-    ("timerfd_gettime", 87),
-    ("timerfd_settime", 86),
-    ("times", 153),
-    ("tkill", 130),
-    ("truncate", 45),
-    ("umask", 166),
-    ("umount2", 39),
-    ("uname", 160),
-    ("unlinkat", 35),
-    ("unshare", 97),
-    ("userfaultfd", 282),
-    ("utimensat", 88),
-    ("vhangup", 58),
-    ("vmsplice", 75),
-    ("wait4", 260),
-    ("waitid", 95),
-    ("write", 64),
-    ("writev", 66),
-];
-
-/// TTY and console ioctl requests of `riscv64`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x5401),
-    ("TIOCGLCKTRMIOS", 0x5456),
-    ("TIOCGWINSZ", 0x5413),
-    ("TIOCSWINSZ", 0x5414),
-    ("FIONREAD", 0x541b),
-    ("TIOCOUTQ", 0x5411),
-    ("TCFLSH", 0x540b),
-    ("TIOCSTI", 0x5412),
-    ("TIOCSCTTY", 0x540e),
-    ("TIOCNOTTY", 0x5422),
-    ("TIOCGPGRP", 0x540f),
-    ("TIOCSPGRP", 0x5410),
-    ("TIOCGSID", 0x5429),
-    ("TIOCEXCL", 0x540c),
-    ("TIOCGEXCL", 0x80045440),
-    ("TIOCNXCL", 0x540d),
-    ("TIOCGETD", 0x5424),
-    ("TIOCSETD", 0x5423),
-    ("TIOCPKT", 0x5420),
-    ("TIOCGPKT", 0x80045438),
-    ("TIOCSPTLCK", 0x40045431),
-    ("TIOCGPTLCK", 0x80045439),
-    ("TIOCGPTPEER", 0x5441),
-    ("TIOCGSOFTCAR", 0x5419),
-    ("TIOCSSOFTCAR", 0x541a),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `riscv64`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 10),
-    ("SIGUSR2", 12),
-    ("SIGSTOP", 19),
-    ("SIGTSTP", 20),
-    ("SIGTTIN", 21),
-    ("SIGTTOU", 22),
-    ("SIGBUS", 7),
-    ("SIGPOLL", 29),
-    ("SIGIO", 29),
-    ("SIGPROF", 27),
-    ("SIGSYS", 31),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 26),
-    ("SIGXCPU", 24),
-    ("SIGXFSZ", 25),
-    ("SIGSTKFLT", 16),
-    ("SIGCHLD", 17),
-    ("SIGCONT", 18),
-    ("SIGURG", 23),
-    ("SIGWINCH", 28),
-    ("SIGPWR", 30),
-];
+/// System call numbers of `riscv64`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x0,
+    high_base: 0x0,
+    nrs: [
+        NONE, // _llseek
+        NONE, // _newselect
+        202,  // accept
+        242,  // accept4
+        NONE, // access
+        89,   // acct
+        217,  // add_key
+        171,  // adjtimex
+        NONE, // alarm
+        NONE, // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        200,  // bind
+        280,  // bpf
+        NONE, // breakpoint
+        214,  // brk
+        NONE, // cachectl
+        NONE, // cacheflush
+        90,   // capget
+        91,   // capset
+        49,   // chdir
+        NONE, // chmod
+        NONE, // chown
+        NONE, // chown32
+        51,   // chroot
+        266,  // clock_adjtime
+        NONE, // clock_adjtime64
+        114,  // clock_getres
+        NONE, // clock_getres_time64
+        113,  // clock_gettime
+        NONE, // clock_gettime64
+        115,  // clock_nanosleep
+        NONE, // clock_nanosleep_time64
+        112,  // clock_settime
+        NONE, // clock_settime64
+        220,  // clone
+        435,  // clone3
+        57,   // close
+        436,  // close_range
+        203,  // connect
+        285,  // copy_file_range
+        NONE, // creat
+        106,  // delete_module
+        23,   // dup
+        NONE, // dup2
+        24,   // dup3
+        NONE, // epoll_create
+        20,   // epoll_create1
+        21,   // epoll_ctl
+        22,   // epoll_pwait
+        441,  // epoll_pwait2
+        NONE, // epoll_wait
+        NONE, // eventfd
+        19,   // eventfd2
+        221,  // execve
+        281,  // execveat
+        93,   // exit
+        94,   // exit_group
+        48,   // faccessat
+        439,  // faccessat2
+        223,  // fadvise64
+        NONE, // fadvise64_64
+        47,   // fallocate
+        262,  // fanotify_init
+        263,  // fanotify_mark
+        50,   // fchdir
+        52,   // fchmod
+        53,   // fchmodat
+        55,   // fchown
+        NONE, // fchown32
+        54,   // fchownat
+        25,   // fcntl
+        NONE, // fcntl64
+        83,   // fdatasync
+        10,   // fgetxattr
+        273,  // finit_module
+        13,   // flistxattr
+        32,   // flock
+        NONE, // fork
+        16,   // fremovexattr
+        431,  // fsconfig
+        7,    // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        80,   // fstat
+        NONE, // fstat64
+        NONE, // fstatat64
+        44,   // fstatfs
+        NONE, // fstatfs64
+        82,   // fsync
+        46,   // ftruncate
+        NONE, // ftruncate64
+        98,   // futex
+        NONE, // futex_time64
+        449,  // futex_waitv
+        NONE, // futimesat
+        236,  // get_mempolicy
+        100,  // get_robust_list
+        NONE, // get_thread_area
+        NONE, // get_tls
+        168,  // getcpu
+        17,   // getcwd
+        NONE, // getdents
+        61,   // getdents64
+        177,  // getegid
+        NONE, // getegid32
+        175,  // geteuid
+        NONE, // geteuid32
+        176,  // getgid
+        NONE, // getgid32
+        158,  // getgroups
+        NONE, // getgroups32
+        102,  // getitimer
+        205,  // getpeername
+        155,  // getpgid
+        NONE, // getpgrp
+        172,  // getpid
+        173,  // getppid
+        141,  // getpriority
+        278,  // getrandom
+        150,  // getresgid
+        NONE, // getresgid32
+        148,  // getresuid
+        NONE, // getresuid32
+        163,  // getrlimit
+        165,  // getrusage
+        156,  // getsid
+        204,  // getsockname
+        209,  // getsockopt
+        178,  // gettid
+        169,  // gettimeofday
+        174,  // getuid
+        NONE, // getuid32
+        8,    // getxattr
+        105,  // init_module
+        27,   // inotify_add_watch
+        NONE, // inotify_init
+        26,   // inotify_init1
+        28,   // inotify_rm_watch
+        3,    // io_cancel
+        1,    // io_destroy
+        4,    // io_getevents
+        292,  // io_pgetevents
+        NONE, // io_pgetevents_time64
+        0,    // io_setup
+        2,    // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        29,   // ioctl
+        NONE, // ioperm
+        NONE, // iopl
+        31,   // ioprio_get
+        30,   // ioprio_set
+        NONE, // ipc
+        272,  // kcmp
+        294,  // kexec_file_load
+        104,  // kexec_load
+        219,  // keyctl
+        129,  // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        NONE, // lchown
+        NONE, // lchown32
+        9,    // lgetxattr
+        NONE, // link
+        37,   // linkat
+        201,  // listen
+        11,   // listxattr
+        12,   // llistxattr
+        18,   // lookup_dcookie
+        15,   // lremovexattr
+        62,   // lseek
+        6,    // lsetxattr
+        NONE, // lstat
+        NONE, // lstat64
+        233,  // madvise
+        235,  // mbind
+        283,  // membarrier
+        279,  // memfd_create
+        447,  // memfd_secret
+        238,  // migrate_pages
+        232,  // mincore
+        NONE, // mkdir
+        34,   // mkdirat
+        NONE, // mknod
+        33,   // mknodat
+        228,  // mlock
+        284,  // mlock2
+        230,  // mlockall
+        222,  // mmap
+        NONE, // mmap2
+        NONE, // modify_ldt
+        40,   // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        239,  // move_pages
+        226,  // mprotect
+        185,  // mq_getsetattr
+        184,  // mq_notify
+        180,  // mq_open
+        183,  // mq_timedreceive
+        NONE, // mq_timedreceive_time64
+        182,  // mq_timedsend
+        NONE, // mq_timedsend_time64
+        181,  // mq_unlink
+        216,  // mremap
+        187,  // msgctl
+        186,  // msgget
+        188,  // msgrcv
+        189,  // msgsnd
+        227,  // msync
+        229,  // munlock
+        231,  // munlockall
+        215,  // munmap
+        264,  // name_to_handle_at
+        101,  // nanosleep
+        79,   // newfstatat
+        NONE, // nice
+        NONE, // oldfstat
+        NONE, // oldlstat
+        NONE, // oldolduname
+        NONE, // oldstat
+        NONE, // olduname
+        NONE, // open
+        265,  // open_by_handle_at
+        428,  // open_tree
+        56,   // openat
+        437,  // openat2
+        NONE, // pause
+        NONE, // pciconfig_iobase
+        NONE, // pciconfig_read
+        NONE, // pciconfig_write
+        241,  // perf_event_open
+        92,   // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        NONE, // pipe
+        59,   // pipe2
+        41,   // pivot_root
+        289,  // pkey_alloc
+        290,  // pkey_free
+        288,  // pkey_mprotect
+        NONE, // poll
+        73,   // ppoll
+        NONE, // ppoll_time64
+        167,  // prctl
+        67,   // pread64
+        69,   // preadv
+        286,  // preadv2
+        261,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        270,  // process_vm_readv
+        271,  // process_vm_writev
+        72,   // pselect6
+        NONE, // pselect6_time64
+        117,  // ptrace
+        68,   // pwrite64
+        70,   // pwritev
+        287,  // pwritev2
+        60,   // quotactl
+        443,  // quotactl_fd
+        63,   // read
+        213,  // readahead
+        NONE, // readdir
+        NONE, // readlink
+        78,   // readlinkat
+        65,   // readv
+        142,  // reboot
+        NONE, // recv
+        207,  // recvfrom
+        243,  // recvmmsg
+        NONE, // recvmmsg_time64
+        212,  // recvmsg
+        234,  // remap_file_pages
+        14,   // removexattr
+        NONE, // rename
+        NONE, // renameat
+        276,  // renameat2
+        218,  // request_key
+        128,  // restart_syscall
+        259,  // riscv_flush_icache
+        NONE, // rmdir
+        293,  // rseq
+        134,  // rt_sigaction
+        136,  // rt_sigpending
+        135,  // rt_sigprocmask
+        138,  // rt_sigqueueinfo
+        139,  // rt_sigreturn
+        133,  // rt_sigsuspend
+        137,  // rt_sigtimedwait
+        NONE, // rt_sigtimedwait_time64
+        240,  // rt_tgsigqueueinfo
+        NONE, // rtas
+        NONE, // s390_guarded_storage
+        NONE, // s390_pci_mmio_read
+        NONE, // s390_pci_mmio_write
+        NONE, // s390_runtime_instr
+        NONE, // s390_sthyi
+        125,  // sched_get_priority_max
+        126,  // sched_get_priority_min
+        123,  // sched_getaffinity
+        275,  // sched_getattr
+        121,  // sched_getparam
+        120,  // sched_getscheduler
+        127,  // sched_rr_get_interval
+        NONE, // sched_rr_get_interval_time64
+        122,  // sched_setaffinity
+        274,  // sched_setattr
+        118,  // sched_setparam
+        119,  // sched_setscheduler
+        124,  // sched_yield
+        277,  // seccomp
+        NONE, // select
+        191,  // semctl
+        190,  // semget
+        193,  // semop
+        192,  // semtimedop
+        NONE, // semtimedop_time64
+        NONE, // send
+        71,   // sendfile
+        NONE, // sendfile64
+        269,  // sendmmsg
+        211,  // sendmsg
+        206,  // sendto
+        237,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        99,   // set_robust_list
+        NONE, // set_thread_area
+        96,   // set_tid_address
+        NONE, // set_tls
+        162,  // setdomainname
+        152,  // setfsgid
+        NONE, // setfsgid32
+        151,  // setfsuid
+        NONE, // setfsuid32
+        144,  // setgid
+        NONE, // setgid32
+        159,  // setgroups
+        NONE, // setgroups32
+        161,  // sethostname
+        103,  // setitimer
+        268,  // setns
+        154,  // setpgid
+        140,  // setpriority
+        143,  // setregid
+        NONE, // setregid32
+        149,  // setresgid
+        NONE, // setresgid32
+        147,  // setresuid
+        NONE, // setresuid32
+        145,  // setreuid
+        NONE, // setreuid32
+        164,  // setrlimit
+        157,  // setsid
+        208,  // setsockopt
+        170,  // settimeofday
+        146,  // setuid
+        NONE, // setuid32
+        5,    // setxattr
+        NONE, // sgetmask
+        196,  // shmat
+        195,  // shmctl
+        197,  // shmdt
+        194,  // shmget
+        210,  // shutdown
+        NONE, // sigaction
+        132,  // sigaltstack
+        NONE, // signal
+        NONE, // signalfd
+        74,   // signalfd4
+        NONE, // sigpending
+        NONE, // sigprocmask
+        NONE, // sigreturn
+        NONE, // sigsuspend
+        198,  // socket
+        NONE, // socketcall
+        199,  // socketpair
+        76,   // splice
+        NONE, // spu_create
+        NONE, // spu_run
+        NONE, // ssetmask
+        NONE, // stat
+        NONE, // stat64
+        43,   // statfs
+        NONE, // statfs64
+        291,  // statx
+        NONE, // stime
+        NONE, // subpage_prot
+        NONE, // swapcontext
+        225,  // swapoff
+        224,  // swapon
+        NONE, // switch_endian
+        NONE, // symlink
+        36,   // symlinkat
+        81,   // sync
+        84,   // sync_file_range
+        NONE, // sync_file_range2
+        267,  // syncfs
+        NONE, // sys_debug_setcontext
+        NONE, // syscall
+        NONE, // sysfs
+        179,  // sysinfo
+        116,  // syslog
+        NONE, // sysmips
+        77,   // tee
+        131,  // tgkill
+        NONE, // time
+        107,  // timer_create
+        111,  // timer_delete
+        109,  // timer_getoverrun
+        108,  // timer_gettime
+        NONE, // timer_gettime64
+        110,  // timer_settime
+        NONE, // timer_settime64
+        85,   // timerfd_create
+        87,   // timerfd_gettime
+        NONE, // timerfd_gettime64
+        86,   // timerfd_settime
+        NONE, // timerfd_settime64
+        153,  // times
+        130,  // tkill
+        45,   // truncate
+        NONE, // truncate64
+        NONE, // ugetrlimit
+        166,  // umask
+        NONE, // umount
+        39,   // umount2
+        160,  // uname
+        NONE, // unlink
+        35,   // unlinkat
+        97,   // unshare
+        NONE, // unused109
+        NONE, // unused59
+        NONE, // uselib
+        282,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        NONE, // ustat
+        NONE, // utime
+        88,   // utimensat
+        NONE, // utimensat_time64
+        NONE, // utimes
+        NONE, // vfork
+        58,   // vhangup
+        NONE, // vm86
+        NONE, // vm86old
+        75,   // vmsplice
+        260,  // wait4
+        95,   // waitid
+        NONE, // waitpid
+        64,   // write
+        66,   // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `riscv64`.
 pub static CONSTS: Consts = Consts {
@@ -457,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x800,
     map_noreserve: 0x4000,
     map_stack: 0x20000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x5401,     // TCGETS
+        0x5456,     // TIOCGLCKTRMIOS
+        0x5413,     // TIOCGWINSZ
+        0x5414,     // TIOCSWINSZ
+        0x541b,     // FIONREAD
+        0x5411,     // TIOCOUTQ
+        0x540b,     // TCFLSH
+        0x5412,     // TIOCSTI
+        0x540e,     // TIOCSCTTY
+        0x5422,     // TIOCNOTTY
+        0x540f,     // TIOCGPGRP
+        0x5410,     // TIOCSPGRP
+        0x5429,     // TIOCGSID
+        0x540c,     // TIOCEXCL
+        0x80045440, // TIOCGEXCL
+        0x540d,     // TIOCNXCL
+        0x5424,     // TIOCGETD
+        0x5423,     // TIOCSETD
+        0x5420,     // TIOCPKT
+        0x80045438, // TIOCGPKT
+        0x40045431, // TIOCSPTLCK
+        0x80045439, // TIOCGPTLCK
+        0x5441,     // TIOCGPTPEER
+        0x5419,     // TIOCGSOFTCAR
+        0x541a,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        10, // SIGUSR1
+        12, // SIGUSR2
+        19, // SIGSTOP
+        20, // SIGTSTP
+        21, // SIGTTIN
+        22, // SIGTTOU
+        7,  // SIGBUS
+        29, // SIGPOLL
+        29, // SIGIO
+        27, // SIGPROF
+        31, // SIGSYS
+        5,  // SIGTRAP
+        26, // SIGVTALRM
+        24, // SIGXCPU
+        25, // SIGXFSZ
+        16, // SIGSTKFLT
+        17, // SIGCHLD
+        18, // SIGCONT
+        23, // SIGURG
+        28, // SIGWINCH
+        30, // SIGPWR
+        0,  // SIGEMT
+    ],
 };

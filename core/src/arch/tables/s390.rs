@@ -6,529 +6,473 @@
 //! without an entry point or with sys_ni_syscall are left out. Constants: the uapi headers of
 //! arch/s390, and include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `s390`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("_llseek", 140),
-    ("_newselect", 142),
-    ("accept4", 364),
-    ("access", 33),
-    ("acct", 51),
-    ("add_key", 278),
-    ("adjtimex", 124),
-    ("alarm", 27),
-    ("bind", 361),
-    ("bpf", 351),
-    ("brk", 45),
-    ("capget", 184),
-    ("capset", 185),
-    ("chdir", 12),
-    ("chmod", 15),
-    ("chown", 182),
-    ("chown32", 212),
-    ("chroot", 61),
-    ("clock_adjtime", 337),
-    ("clock_adjtime64", 405),
-    ("clock_getres", 261),
-    ("clock_getres_time64", 406),
-    ("clock_gettime", 260),
-    ("clock_gettime64", 403),
-    ("clock_nanosleep", 262),
-    ("clock_nanosleep_time64", 407),
-    ("clock_settime", 259),
-    ("clock_settime64", 404),
-    ("clone", 120),
-    ("clone3", 435),
-    ("close", 6),
-    ("close_range", 436),
-    ("connect", 362),
-    ("copy_file_range", 375),
-    ("creat", 8),
-    ("delete_module", 129),
-    ("dup", 41),
-    ("dup2", 63),
-    ("dup3", 326),
-    ("epoll_create", 249),
-    ("epoll_create1", 327),
-    ("epoll_ctl", 250),
-    ("epoll_pwait", 312),
-    ("epoll_pwait2", 441),
-    ("epoll_wait", 251),
-    ("eventfd", 318),
-    ("eventfd2", 323),
-    ("execve", 11),
-    ("execveat", 354),
-    ("exit", 1),
-    ("exit_group", 248),
-    ("faccessat", 300),
-    ("faccessat2", 439),
-    ("fadvise64", 253),
-    ("fadvise64_64", 264),
-    ("fallocate", 314),
-    ("fanotify_init", 332),
-    ("fanotify_mark", 333),
-    ("fchdir", 133),
-    ("fchmod", 94),
-    ("fchmodat", 299),
-    ("fchown", 95),
-    ("fchown32", 207),
-    ("fchownat", 291),
-    ("fcntl", 55),
-    ("fcntl64", 221),
-    ("fdatasync", 148),
-    ("fgetxattr", 229),
-    ("finit_module", 344),
-    ("flistxattr", 232),
-    ("flock", 143),
-    ("fork", 2),
-    ("fremovexattr", 235),
-    ("fsconfig", 431),
-    ("fsetxattr", 226),
-    ("fsmount", 432),
-    ("fsopen", 430),
-    ("fspick", 433),
-    ("fstat", 108),
-    ("fstat64", 197),
-    ("fstatat64", 293),
-    ("fstatfs", 100),
-    ("fstatfs64", 266),
-    ("fsync", 118),
-    ("ftruncate", 93),
-    ("ftruncate64", 194),
-    ("futex", 238),
-    ("futex_time64", 422),
-    ("futex_waitv", 449),
-    ("futimesat", 292),
-    ("get_mempolicy", 269),
-    ("get_robust_list", 305),
-    ("getcpu", 311),
-    ("getcwd", 183),
-    ("getdents", 141),
-    ("getdents64", 220),
-    ("getegid", 50),
-    ("getegid32", 202),
-    ("geteuid", 49),
-    ("geteuid32", 201),
-    ("getgid", 47),
-    ("getgid32", 200),
-    ("getgroups", 80),
-    ("getgroups32", 205),
-    ("getitimer", 105),
-    ("getpeername", 368),
-    ("getpgid", 132),
-    ("getpgrp", 65),
-    ("getpid", 20),
-    ("getppid", 64),
-    ("getpriority", 96),
-    ("getrandom", 349),
-    ("getresgid", 171),
-    ("getresgid32", 211),
-    ("getresuid", 165),
-    ("getresuid32", 209),
-    ("getrlimit", 76),
-    ("getrusage", 77),
-    ("getsid", 147),
-    ("getsockname", 367),
-    ("getsockopt", 365),
-    ("gettid", 236),
-    ("gettimeofday", 78),
-    ("getuid", 24),
-    ("getuid32", 199),
-    ("getxattr", 227),
-    ("init_module", 128),
-    ("inotify_add_watch", 285),
-    ("inotify_init", 284),
-    ("inotify_init1", 324),
-    ("inotify_rm_watch", 286),
-    ("io_cancel", 247),
-    ("io_destroy", 244),
-    ("io_getevents", 245),
-    ("io_pgetevents", 382),
-    ("io_pgetevents_time64", 416),
-    ("io_setup", 243),
-    ("io_submit", 246),
-    ("io_uring_enter", 426),
-    ("io_uring_register", 427),
-    ("io_uring_setup", 425),
-    ("ioctl", 54),
-    ("ioprio_get", 283),
-    ("ioprio_set", 282),
-    ("ipc", 117),
-    ("kcmp", 343),
-    ("kexec_file_load", 381),
-    ("kexec_load", 277),
-    ("keyctl", 280),
-    ("kill", 37),
-    ("landlock_add_rule", 445),
-    ("landlock_create_ruleset", 444),
-    ("landlock_restrict_self", 446),
-    ("lchown", 16),
-    ("lchown32", 198),
-    ("lgetxattr", 228),
-    ("link", 9),
-    ("linkat", 296),
-    ("listen", 363),
-    ("listxattr", 230),
-    ("llistxattr", 231),
-    ("lookup_dcookie", 110),
-    ("lremovexattr", 234),
-    ("lseek", 19),
-    ("lsetxattr", 225),
-    ("lstat", 107),
-    ("lstat64", 196),
-    ("madvise", 219),
-    ("mbind", 268),
-    ("membarrier", 356),
-    ("memfd_create", 350),
-    ("migrate_pages", 287),
-    ("mincore", 218),
-    ("mkdir", 39),
-    ("mkdirat", 289),
-    ("mknod", 14),
-    ("mknodat", 290),
-    ("mlock", 150),
-    ("mlock2", 374),
-    ("mlockall", 152),
-    ("mmap", 90),
-    ("mmap2", 192),
-    ("mount", 21),
-    ("mount_setattr", 442),
-    ("move_mount", 429),
-    ("move_pages", 310),
-    ("mprotect", 125),
-    ("mq_getsetattr", 276),
-    ("mq_notify", 275),
-    ("mq_open", 271),
-    ("mq_timedreceive", 274),
-    ("mq_timedreceive_time64", 419),
-    ("mq_timedsend", 273),
-    ("mq_timedsend_time64", 418),
-    ("mq_unlink", 272),
-    ("mremap", 163),
-    ("msgctl", 402),
-    ("msgget", 399),
-    ("msgrcv", 401),
-    ("msgsnd", 400),
-    ("msync", 144),
-    ("munlock", 151),
-    ("munlockall", 153),
-    ("munmap", 91),
-    ("name_to_handle_at", 335),
-    ("nanosleep", 162),
-    ("nice", 34),
-    ("open", 5),
-    ("open_by_handle_at", 336),
-    ("open_tree", 428),
-    ("openat", 288),
-    ("openat2", 437),
-    ("pause", 29),
-    ("perf_event_open", 331),
-    ("personality", 136),
-    ("pidfd_getfd", 438),
-    ("pidfd_open", 434),
-    ("pidfd_send_signal", 424),
-    ("pipe", 42),
-    ("pipe2", 325),
-    ("pivot_root", 217),
-    ("pkey_alloc", 385),
-    ("pkey_free", 386),
-    ("pkey_mprotect", 384),
-    ("poll", 168),
-    ("ppoll", 302),
-    ("ppoll_time64", 414),
-    ("prctl", 172),
-    ("pread64", 180),
-    ("preadv", 328),
-    ("preadv2", 376),
-    ("prlimit64", 334),
-    ("process_madvise", 440),
-    ("process_mrelease", 448),
-    ("process_vm_readv", 340),
-    ("process_vm_writev", 341),
-    ("pselect6", 301),
-    ("pselect6_time64", 413),
-    ("ptrace", 26),
-    ("pwrite64", 181),
-    ("pwritev", 329),
-    ("pwritev2", 377),
-    ("quotactl", 131),
-    ("quotactl_fd", 443),
-    ("read", 3),
-    ("readahead", 222),
-    ("readdir", 89),
-    ("readlink", 85),
-    ("readlinkat", 298),
-    ("readv", 145),
-    ("reboot", 88),
-    ("recvfrom", 371),
-    ("recvmmsg", 357),
-    ("recvmmsg_time64", 417),
-    ("recvmsg", 372),
-    ("remap_file_pages", 267),
-    ("removexattr", 233),
-    ("rename", 38),
-    ("renameat", 295),
-    ("renameat2", 347),
-    ("request_key", 279),
-    ("restart_syscall", 7),
-    ("rmdir", 40),
-    ("rseq", 383),
-    ("rt_sigaction", 174),
-    ("rt_sigpending", 176),
-    ("rt_sigprocmask", 175),
-    ("rt_sigqueueinfo", 178),
-    ("rt_sigreturn", 173),
-    ("rt_sigsuspend", 179),
-    ("rt_sigtimedwait", 177),
-    ("rt_sigtimedwait_time64", 421),
-    ("rt_tgsigqueueinfo", 330),
-    ("s390_guarded_storage", 378),
-    ("s390_pci_mmio_read", 353),
-    ("s390_pci_mmio_write", 352),
-    ("s390_runtime_instr", 342),
-    ("s390_sthyi", 380),
-    ("sched_get_priority_max", 159),
-    ("sched_get_priority_min", 160),
-    ("sched_getaffinity", 240),
-    ("sched_getattr", 346),
-    ("sched_getparam", 155),
-    ("sched_getscheduler", 157),
-    ("sched_rr_get_interval", 161),
-    ("sched_rr_get_interval_time64", 423),
-    ("sched_setaffinity", 239),
-    ("sched_setattr", 345),
-    ("sched_setparam", 154),
-    ("sched_setscheduler", 156),
-    ("sched_yield", 158),
-    ("seccomp", 348),
-    ("semctl", 394),
-    ("semget", 393),
-    ("semtimedop_time64", 420),
-    ("sendfile", 187),
-    ("sendfile64", 223),
-    ("sendmmsg", 358),
-    ("sendmsg", 370),
-    ("sendto", 369),
-    ("set_mempolicy", 270),
-    ("set_mempolicy_home_node", 450),
-    ("set_robust_list", 304),
-    ("set_tid_address", 252),
-    ("setdomainname", 121),
-    ("setfsgid", 139),
-    ("setfsgid32", 216),
-    ("setfsuid", 138),
-    ("setfsuid32", 215),
-    ("setgid", 46),
-    ("setgid32", 214),
-    ("setgroups", 81),
-    ("setgroups32", 206),
-    ("sethostname", 74),
-    ("setitimer", 104),
-    ("setns", 339),
-    ("setpgid", 57),
-    ("setpriority", 97),
-    ("setregid", 71),
-    ("setregid32", 204),
-    ("setresgid", 170),
-    ("setresgid32", 210),
-    ("setresuid", 164),
-    ("setresuid32", 208),
-    ("setreuid", 70),
-    ("setreuid32", 203),
-    ("setrlimit", 75),
-    ("setsid", 66),
-    ("setsockopt", 366),
-    ("settimeofday", 79),
-    ("setuid", 23),
-    ("setuid32", 213),
-    ("setxattr", 224),
-    ("shmat", 397),
-    ("shmctl", 396),
-    ("shmdt", 398),
-    ("shmget", 395),
-    ("shutdown", 373),
-    ("sigaction", 67),
-    ("sigaltstack", 186),
-    ("signal", 48),
-    ("signalfd", 316),
-    ("signalfd4", 322),
-    ("sigpending", 73),
-    ("sigprocmask", 126),
-    ("sigreturn", 119),
-    ("sigsuspend", 72),
-    ("socket", 359),
-    ("socketcall", 102),
-    ("socketpair", 360),
-    ("splice", 306),
-    ("stat", 106),
-    ("stat64", 195),
-    ("statfs", 99),
-    ("statfs64", 265),
-    ("statx", 379),
-    ("stime", 25),
-    ("swapoff", 115),
-    ("swapon", 87),
-    ("symlink", 83),
-    ("symlinkat", 297),
-    ("sync", 36),
-    ("sync_file_range", 307),
-    ("syncfs", 338),
-    ("sysfs", 135),
-    ("sysinfo", 116),
-    ("syslog", 103),
-    ("tee", 308),
-    ("tgkill", 241),
-    ("time", 13),
-    ("timer_create", 254),
-    ("timer_delete", 258),
-    ("timer_getoverrun", 257),
-    ("timer_gettime", 256),
-    ("timer_gettime64", 408),
-    ("timer_settime", 255),
-    ("timer_settime64", 409),
-    ("timerfd_create", 319),
-    ("timerfd_gettime", 321),
-    ("timerfd_gettime64", 410),
-    ("timerfd_settime", 320),
-    ("timerfd_settime64", 411),
-    ("times", 43),
-    ("tkill", 237),
-    ("truncate", 92),
-    ("truncate64", 193),
-    ("ugetrlimit", 191),
-    ("umask", 60),
-    ("umount", 22),
-    ("umount2", 52),
-    ("uname", 122),
-    ("unlink", 10),
-    ("unlinkat", 294),
-    ("unshare", 303),
-    ("uselib", 86),
-    ("userfaultfd", 355),
-    ("ustat", 62),
-    ("utime", 30),
-    ("utimensat", 315),
-    ("utimensat_time64", 412),
-    ("utimes", 313),
-    ("vfork", 190),
-    ("vhangup", 111),
-    ("vmsplice", 309),
-    ("wait4", 114),
-    ("waitid", 281),
-    ("write", 4),
-    ("writev", 146),
-];
-
-/// TTY and console ioctl requests of `s390`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x5401),
-    ("TIOCGLCKTRMIOS", 0x5456),
-    ("TIOCGWINSZ", 0x5413),
-    ("TIOCSWINSZ", 0x5414),
-    ("FIONREAD", 0x541b),
-    ("TIOCOUTQ", 0x5411),
-    ("TCFLSH", 0x540b),
-    ("TIOCSTI", 0x5412),
-    ("TIOCSCTTY", 0x540e),
-    ("TIOCNOTTY", 0x5422),
-    ("TIOCGPGRP", 0x540f),
-    ("TIOCSPGRP", 0x5410),
-    ("TIOCGSID", 0x5429),
-    ("TIOCEXCL", 0x540c),
-    ("TIOCGEXCL", 0x80045440),
-    ("TIOCNXCL", 0x540d),
-    ("TIOCGETD", 0x5424),
-    ("TIOCSETD", 0x5423),
-    ("TIOCPKT", 0x5420),
-    ("TIOCGPKT", 0x80045438),
-    ("TIOCSPTLCK", 0x40045431),
-    ("TIOCGPTLCK", 0x80045439),
-    ("TIOCGPTPEER", 0x5441),
-    ("TIOCGSOFTCAR", 0x5419),
-    ("TIOCSSOFTCAR", 0x541a),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `s390`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 10),
-    ("SIGUSR2", 12),
-    ("SIGSTOP", 19),
-    ("SIGTSTP", 20),
-    ("SIGTTIN", 21),
-    ("SIGTTOU", 22),
-    ("SIGBUS", 7),
-    ("SIGPOLL", 29),
-    ("SIGIO", 29),
-    ("SIGPROF", 27),
-    ("SIGSYS", 31),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 26),
-    ("SIGXCPU", 24),
-    ("SIGXFSZ", 25),
-    ("SIGSTKFLT", 16),
-    ("SIGCHLD", 17),
-    ("SIGCONT", 18),
-    ("SIGURG", 23),
-    ("SIGWINCH", 28),
-    ("SIGPWR", 30),
-];
+/// System call numbers of `s390`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x0,
+    high_base: 0x0,
+    nrs: [
+        140,  // _llseek
+        142,  // _newselect
+        NONE, // accept
+        364,  // accept4
+        33,   // access
+        51,   // acct
+        278,  // add_key
+        124,  // adjtimex
+        27,   // alarm
+        NONE, // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        361,  // bind
+        351,  // bpf
+        NONE, // breakpoint
+        45,   // brk
+        NONE, // cachectl
+        NONE, // cacheflush
+        184,  // capget
+        185,  // capset
+        12,   // chdir
+        15,   // chmod
+        182,  // chown
+        212,  // chown32
+        61,   // chroot
+        337,  // clock_adjtime
+        405,  // clock_adjtime64
+        261,  // clock_getres
+        406,  // clock_getres_time64
+        260,  // clock_gettime
+        403,  // clock_gettime64
+        262,  // clock_nanosleep
+        407,  // clock_nanosleep_time64
+        259,  // clock_settime
+        404,  // clock_settime64
+        120,  // clone
+        435,  // clone3
+        6,    // close
+        436,  // close_range
+        362,  // connect
+        375,  // copy_file_range
+        8,    // creat
+        129,  // delete_module
+        41,   // dup
+        63,   // dup2
+        326,  // dup3
+        249,  // epoll_create
+        327,  // epoll_create1
+        250,  // epoll_ctl
+        312,  // epoll_pwait
+        441,  // epoll_pwait2
+        251,  // epoll_wait
+        318,  // eventfd
+        323,  // eventfd2
+        11,   // execve
+        354,  // execveat
+        1,    // exit
+        248,  // exit_group
+        300,  // faccessat
+        439,  // faccessat2
+        253,  // fadvise64
+        264,  // fadvise64_64
+        314,  // fallocate
+        332,  // fanotify_init
+        333,  // fanotify_mark
+        133,  // fchdir
+        94,   // fchmod
+        299,  // fchmodat
+        95,   // fchown
+        207,  // fchown32
+        291,  // fchownat
+        55,   // fcntl
+        221,  // fcntl64
+        148,  // fdatasync
+        229,  // fgetxattr
+        344,  // finit_module
+        232,  // flistxattr
+        143,  // flock
+        2,    // fork
+        235,  // fremovexattr
+        431,  // fsconfig
+        226,  // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        108,  // fstat
+        197,  // fstat64
+        293,  // fstatat64
+        100,  // fstatfs
+        266,  // fstatfs64
+        118,  // fsync
+        93,   // ftruncate
+        194,  // ftruncate64
+        238,  // futex
+        422,  // futex_time64
+        449,  // futex_waitv
+        292,  // futimesat
+        269,  // get_mempolicy
+        305,  // get_robust_list
+        NONE, // get_thread_area
+        NONE, // get_tls
+        311,  // getcpu
+        183,  // getcwd
+        141,  // getdents
+        220,  // getdents64
+        50,   // getegid
+        202,  // getegid32
+        49,   // geteuid
+        201,  // geteuid32
+        47,   // getgid
+        200,  // getgid32
+        80,   // getgroups
+        205,  // getgroups32
+        105,  // getitimer
+        368,  // getpeername
+        132,  // getpgid
+        65,   // getpgrp
+        20,   // getpid
+        64,   // getppid
+        96,   // getpriority
+        349,  // getrandom
+        171,  // getresgid
+        211,  // getresgid32
+        165,  // getresuid
+        209,  // getresuid32
+        76,   // getrlimit
+        77,   // getrusage
+        147,  // getsid
+        367,  // getsockname
+        365,  // getsockopt
+        236,  // gettid
+        78,   // gettimeofday
+        24,   // getuid
+        199,  // getuid32
+        227,  // getxattr
+        128,  // init_module
+        285,  // inotify_add_watch
+        284,  // inotify_init
+        324,  // inotify_init1
+        286,  // inotify_rm_watch
+        247,  // io_cancel
+        244,  // io_destroy
+        245,  // io_getevents
+        382,  // io_pgetevents
+        416,  // io_pgetevents_time64
+        243,  // io_setup
+        246,  // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        54,   // ioctl
+        NONE, // ioperm
+        NONE, // iopl
+        283,  // ioprio_get
+        282,  // ioprio_set
+        117,  // ipc
+        343,  // kcmp
+        381,  // kexec_file_load
+        277,  // kexec_load
+        280,  // keyctl
+        37,   // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        16,   // lchown
+        198,  // lchown32
+        228,  // lgetxattr
+        9,    // link
+        296,  // linkat
+        363,  // listen
+        230,  // listxattr
+        231,  // llistxattr
+        110,  // lookup_dcookie
+        234,  // lremovexattr
+        19,   // lseek
+        225,  // lsetxattr
+        107,  // lstat
+        196,  // lstat64
+        219,  // madvise
+        268,  // mbind
+        356,  // membarrier
+        350,  // memfd_create
+        NONE, // memfd_secret
+        287,  // migrate_pages
+        218,  // mincore
+        39,   // mkdir
+        289,  // mkdirat
+        14,   // mknod
+        290,  // mknodat
+        150,  // mlock
+        374,  // mlock2
+        152,  // mlockall
+        90,   // mmap
+        192,  // mmap2
+        NONE, // modify_ldt
+        21,   // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        310,  // move_pages
+        125,  // mprotect
+        276,  // mq_getsetattr
+        275,  // mq_notify
+        271,  // mq_open
+        274,  // mq_timedreceive
+        419,  // mq_timedreceive_time64
+        273,  // mq_timedsend
+        418,  // mq_timedsend_time64
+        272,  // mq_unlink
+        163,  // mremap
+        402,  // msgctl
+        399,  // msgget
+        401,  // msgrcv
+        400,  // msgsnd
+        144,  // msync
+        151,  // munlock
+        153,  // munlockall
+        91,   // munmap
+        335,  // name_to_handle_at
+        162,  // nanosleep
+        NONE, // newfstatat
+        34,   // nice
+        NONE, // oldfstat
+        NONE, // oldlstat
+        NONE, // oldolduname
+        NONE, // oldstat
+        NONE, // olduname
+        5,    // open
+        336,  // open_by_handle_at
+        428,  // open_tree
+        288,  // openat
+        437,  // openat2
+        29,   // pause
+        NONE, // pciconfig_iobase
+        NONE, // pciconfig_read
+        NONE, // pciconfig_write
+        331,  // perf_event_open
+        136,  // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        42,   // pipe
+        325,  // pipe2
+        217,  // pivot_root
+        385,  // pkey_alloc
+        386,  // pkey_free
+        384,  // pkey_mprotect
+        168,  // poll
+        302,  // ppoll
+        414,  // ppoll_time64
+        172,  // prctl
+        180,  // pread64
+        328,  // preadv
+        376,  // preadv2
+        334,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        340,  // process_vm_readv
+        341,  // process_vm_writev
+        301,  // pselect6
+        413,  // pselect6_time64
+        26,   // ptrace
+        181,  // pwrite64
+        329,  // pwritev
+        377,  // pwritev2
+        131,  // quotactl
+        443,  // quotactl_fd
+        3,    // read
+        222,  // readahead
+        89,   // readdir
+        85,   // readlink
+        298,  // readlinkat
+        145,  // readv
+        88,   // reboot
+        NONE, // recv
+        371,  // recvfrom
+        357,  // recvmmsg
+        417,  // recvmmsg_time64
+        372,  // recvmsg
+        267,  // remap_file_pages
+        233,  // removexattr
+        38,   // rename
+        295,  // renameat
+        347,  // renameat2
+        279,  // request_key
+        7,    // restart_syscall
+        NONE, // riscv_flush_icache
+        40,   // rmdir
+        383,  // rseq
+        174,  // rt_sigaction
+        176,  // rt_sigpending
+        175,  // rt_sigprocmask
+        178,  // rt_sigqueueinfo
+        173,  // rt_sigreturn
+        179,  // rt_sigsuspend
+        177,  // rt_sigtimedwait
+        421,  // rt_sigtimedwait_time64
+        330,  // rt_tgsigqueueinfo
+        NONE, // rtas
+        378,  // s390_guarded_storage
+        353,  // s390_pci_mmio_read
+        352,  // s390_pci_mmio_write
+        342,  // s390_runtime_instr
+        380,  // s390_sthyi
+        159,  // sched_get_priority_max
+        160,  // sched_get_priority_min
+        240,  // sched_getaffinity
+        346,  // sched_getattr
+        155,  // sched_getparam
+        157,  // sched_getscheduler
+        161,  // sched_rr_get_interval
+        423,  // sched_rr_get_interval_time64
+        239,  // sched_setaffinity
+        345,  // sched_setattr
+        154,  // sched_setparam
+        156,  // sched_setscheduler
+        158,  // sched_yield
+        348,  // seccomp
+        NONE, // select
+        394,  // semctl
+        393,  // semget
+        NONE, // semop
+        NONE, // semtimedop
+        420,  // semtimedop_time64
+        NONE, // send
+        187,  // sendfile
+        223,  // sendfile64
+        358,  // sendmmsg
+        370,  // sendmsg
+        369,  // sendto
+        270,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        304,  // set_robust_list
+        NONE, // set_thread_area
+        252,  // set_tid_address
+        NONE, // set_tls
+        121,  // setdomainname
+        139,  // setfsgid
+        216,  // setfsgid32
+        138,  // setfsuid
+        215,  // setfsuid32
+        46,   // setgid
+        214,  // setgid32
+        81,   // setgroups
+        206,  // setgroups32
+        74,   // sethostname
+        104,  // setitimer
+        339,  // setns
+        57,   // setpgid
+        97,   // setpriority
+        71,   // setregid
+        204,  // setregid32
+        170,  // setresgid
+        210,  // setresgid32
+        164,  // setresuid
+        208,  // setresuid32
+        70,   // setreuid
+        203,  // setreuid32
+        75,   // setrlimit
+        66,   // setsid
+        366,  // setsockopt
+        79,   // settimeofday
+        23,   // setuid
+        213,  // setuid32
+        224,  // setxattr
+        NONE, // sgetmask
+        397,  // shmat
+        396,  // shmctl
+        398,  // shmdt
+        395,  // shmget
+        373,  // shutdown
+        67,   // sigaction
+        186,  // sigaltstack
+        48,   // signal
+        316,  // signalfd
+        322,  // signalfd4
+        73,   // sigpending
+        126,  // sigprocmask
+        119,  // sigreturn
+        72,   // sigsuspend
+        359,  // socket
+        102,  // socketcall
+        360,  // socketpair
+        306,  // splice
+        NONE, // spu_create
+        NONE, // spu_run
+        NONE, // ssetmask
+        106,  // stat
+        195,  // stat64
+        99,   // statfs
+        265,  // statfs64
+        379,  // statx
+        25,   // stime
+        NONE, // subpage_prot
+        NONE, // swapcontext
+        115,  // swapoff
+        87,   // swapon
+        NONE, // switch_endian
+        83,   // symlink
+        297,  // symlinkat
+        36,   // sync
+        307,  // sync_file_range
+        NONE, // sync_file_range2
+        338,  // syncfs
+        NONE, // sys_debug_setcontext
+        NONE, // syscall
+        135,  // sysfs
+        116,  // sysinfo
+        103,  // syslog
+        NONE, // sysmips
+        308,  // tee
+        241,  // tgkill
+        13,   // time
+        254,  // timer_create
+        258,  // timer_delete
+        257,  // timer_getoverrun
+        256,  // timer_gettime
+        408,  // timer_gettime64
+        255,  // timer_settime
+        409,  // timer_settime64
+        319,  // timerfd_create
+        321,  // timerfd_gettime
+        410,  // timerfd_gettime64
+        320,  // timerfd_settime
+        411,  // timerfd_settime64
+        43,   // times
+        237,  // tkill
+        92,   // truncate
+        193,  // truncate64
+        191,  // ugetrlimit
+        60,   // umask
+        22,   // umount
+        52,   // umount2
+        122,  // uname
+        10,   // unlink
+        294,  // unlinkat
+        303,  // unshare
+        NONE, // unused109
+        NONE, // unused59
+        86,   // uselib
+        355,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        62,   // ustat
+        30,   // utime
+        315,  // utimensat
+        412,  // utimensat_time64
+        313,  // utimes
+        190,  // vfork
+        111,  // vhangup
+        NONE, // vm86
+        NONE, // vm86old
+        309,  // vmsplice
+        114,  // wait4
+        281,  // waitid
+        NONE, // waitpid
+        4,    // write
+        146,  // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `s390`.
 pub static CONSTS: Consts = Consts {
@@ -560,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x800,
     map_noreserve: 0x4000,
     map_stack: 0x20000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x5401,     // TCGETS
+        0x5456,     // TIOCGLCKTRMIOS
+        0x5413,     // TIOCGWINSZ
+        0x5414,     // TIOCSWINSZ
+        0x541b,     // FIONREAD
+        0x5411,     // TIOCOUTQ
+        0x540b,     // TCFLSH
+        0x5412,     // TIOCSTI
+        0x540e,     // TIOCSCTTY
+        0x5422,     // TIOCNOTTY
+        0x540f,     // TIOCGPGRP
+        0x5410,     // TIOCSPGRP
+        0x5429,     // TIOCGSID
+        0x540c,     // TIOCEXCL
+        0x80045440, // TIOCGEXCL
+        0x540d,     // TIOCNXCL
+        0x5424,     // TIOCGETD
+        0x5423,     // TIOCSETD
+        0x5420,     // TIOCPKT
+        0x80045438, // TIOCGPKT
+        0x40045431, // TIOCSPTLCK
+        0x80045439, // TIOCGPTLCK
+        0x5441,     // TIOCGPTPEER
+        0x5419,     // TIOCGSOFTCAR
+        0x541a,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        10, // SIGUSR1
+        12, // SIGUSR2
+        19, // SIGSTOP
+        20, // SIGTSTP
+        21, // SIGTTIN
+        22, // SIGTTOU
+        7,  // SIGBUS
+        29, // SIGPOLL
+        29, // SIGIO
+        27, // SIGPROF
+        31, // SIGSYS
+        5,  // SIGTRAP
+        26, // SIGVTALRM
+        24, // SIGXCPU
+        25, // SIGXFSZ
+        16, // SIGSTKFLT
+        17, // SIGCHLD
+        18, // SIGCONT
+        23, // SIGURG
+        28, // SIGWINCH
+        30, // SIGPWR
+        0,  // SIGEMT
+    ],
 };

@@ -6,467 +6,473 @@
 //! (0x40000000). Entries without an entry point or with sys_ni_syscall are left out. Constants: the
 //! uapi headers of arch/x86, and include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `x32`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("accept", 1073741867),
-    ("accept4", 1073742112),
-    ("access", 1073741845),
-    ("acct", 1073741987),
-    ("add_key", 1073742072),
-    ("adjtimex", 1073741983),
-    ("alarm", 1073741861),
-    ("arch_prctl", 1073741982),
-    ("bind", 1073741873),
-    ("bpf", 1073742145),
-    ("brk", 1073741836),
-    ("capget", 1073741949),
-    ("capset", 1073741950),
-    ("chdir", 1073741904),
-    ("chmod", 1073741914),
-    ("chown", 1073741916),
-    ("chroot", 1073741985),
-    ("clock_adjtime", 1073742129),
-    ("clock_getres", 1073742053),
-    ("clock_gettime", 1073742052),
-    ("clock_nanosleep", 1073742054),
-    ("clock_settime", 1073742051),
-    ("clone", 1073741880),
-    ("clone3", 1073742259),
-    ("close", 1073741827),
-    ("close_range", 1073742260),
-    ("connect", 1073741866),
-    ("copy_file_range", 1073742150),
-    ("creat", 1073741909),
-    ("delete_module", 1073742000),
-    ("dup", 1073741856),
-    ("dup2", 1073741857),
-    ("dup3", 1073742116),
-    ("epoll_create", 1073742037),
-    ("epoll_create1", 1073742115),
-    ("epoll_ctl", 1073742057),
-    ("epoll_pwait", 1073742105),
-    ("epoll_pwait2", 1073742265),
-    ("epoll_wait", 1073742056),
-    ("eventfd", 1073742108),
-    ("eventfd2", 1073742114),
-    ("execve", 1073742344),
-    ("execveat", 1073742369),
-    ("exit", 1073741884),
-    ("exit_group", 1073742055),
-    ("faccessat", 1073742093),
-    ("faccessat2", 1073742263),
-    ("fadvise64", 1073742045),
-    ("fallocate", 1073742109),
-    ("fanotify_init", 1073742124),
-    ("fanotify_mark", 1073742125),
-    ("fchdir", 1073741905),
-    ("fchmod", 1073741915),
-    ("fchmodat", 1073742092),
-    ("fchown", 1073741917),
-    ("fchownat", 1073742084),
-    ("fcntl", 1073741896),
-    ("fdatasync", 1073741899),
-    ("fgetxattr", 1073742017),
-    ("finit_module", 1073742137),
-    ("flistxattr", 1073742020),
-    ("flock", 1073741897),
-    ("fork", 1073741881),
-    ("fremovexattr", 1073742023),
-    ("fsconfig", 1073742255),
-    ("fsetxattr", 1073742014),
-    ("fsmount", 1073742256),
-    ("fsopen", 1073742254),
-    ("fspick", 1073742257),
-    ("fstat", 1073741829),
-    ("fstatfs", 1073741962),
-    ("fsync", 1073741898),
-    ("ftruncate", 1073741901),
-    ("futex", 1073742026),
-    ("futex_waitv", 1073742273),
-    ("futimesat", 1073742085),
-    ("get_mempolicy", 1073742063),
-    ("get_robust_list", 1073742355),
-    ("getcpu", 1073742133),
-    ("getcwd", 1073741903),
-    ("getdents", 1073741902),
-    ("getdents64", 1073742041),
-    ("getegid", 1073741932),
-    ("geteuid", 1073741931),
-    ("getgid", 1073741928),
-    ("getgroups", 1073741939),
-    ("getitimer", 1073741860),
-    ("getpeername", 1073741876),
-    ("getpgid", 1073741945),
-    ("getpgrp", 1073741935),
-    ("getpid", 1073741863),
-    ("getppid", 1073741934),
-    ("getpriority", 1073741964),
-    ("getrandom", 1073742142),
-    ("getresgid", 1073741944),
-    ("getresuid", 1073741942),
-    ("getrlimit", 1073741921),
-    ("getrusage", 1073741922),
-    ("getsid", 1073741948),
-    ("getsockname", 1073741875),
-    ("getsockopt", 1073742366),
-    ("gettid", 1073742010),
-    ("gettimeofday", 1073741920),
-    ("getuid", 1073741926),
-    ("getxattr", 1073742015),
-    ("init_module", 1073741999),
-    ("inotify_add_watch", 1073742078),
-    ("inotify_init", 1073742077),
-    ("inotify_init1", 1073742118),
-    ("inotify_rm_watch", 1073742079),
-    ("io_cancel", 1073742034),
-    ("io_destroy", 1073742031),
-    ("io_getevents", 1073742032),
-    ("io_pgetevents", 1073742157),
-    ("io_setup", 1073742367),
-    ("io_submit", 1073742368),
-    ("io_uring_enter", 1073742250),
-    ("io_uring_register", 1073742251),
-    ("io_uring_setup", 1073742249),
-    ("ioctl", 1073742338),
-    ("ioperm", 1073741997),
-    ("iopl", 1073741996),
-    ("ioprio_get", 1073742076),
-    ("ioprio_set", 1073742075),
-    ("kcmp", 1073742136),
-    ("kexec_file_load", 1073742144),
-    ("kexec_load", 1073742352),
-    ("keyctl", 1073742074),
-    ("kill", 1073741886),
-    ("landlock_add_rule", 1073742269),
-    ("landlock_create_ruleset", 1073742268),
-    ("landlock_restrict_self", 1073742270),
-    ("lchown", 1073741918),
-    ("lgetxattr", 1073742016),
-    ("link", 1073741910),
-    ("linkat", 1073742089),
-    ("listen", 1073741874),
-    ("listxattr", 1073742018),
-    ("llistxattr", 1073742019),
-    ("lookup_dcookie", 1073742036),
-    ("lremovexattr", 1073742022),
-    ("lseek", 1073741832),
-    ("lsetxattr", 1073742013),
-    ("lstat", 1073741830),
-    ("madvise", 1073741852),
-    ("mbind", 1073742061),
-    ("membarrier", 1073742148),
-    ("memfd_create", 1073742143),
-    ("memfd_secret", 1073742271),
-    ("migrate_pages", 1073742080),
-    ("mincore", 1073741851),
-    ("mkdir", 1073741907),
-    ("mkdirat", 1073742082),
-    ("mknod", 1073741957),
-    ("mknodat", 1073742083),
-    ("mlock", 1073741973),
-    ("mlock2", 1073742149),
-    ("mlockall", 1073741975),
-    ("mmap", 1073741833),
-    ("modify_ldt", 1073741978),
-    ("mount", 1073741989),
-    ("mount_setattr", 1073742266),
-    ("move_mount", 1073742253),
-    ("move_pages", 1073742357),
-    ("mprotect", 1073741834),
-    ("mq_getsetattr", 1073742069),
-    ("mq_notify", 1073742351),
-    ("mq_open", 1073742064),
-    ("mq_timedreceive", 1073742067),
-    ("mq_timedsend", 1073742066),
-    ("mq_unlink", 1073742065),
-    ("mremap", 1073741849),
-    ("msgctl", 1073741895),
-    ("msgget", 1073741892),
-    ("msgrcv", 1073741894),
-    ("msgsnd", 1073741893),
-    ("msync", 1073741850),
-    ("munlock", 1073741974),
-    ("munlockall", 1073741976),
-    ("munmap", 1073741835),
-    ("name_to_handle_at", 1073742127),
-    ("nanosleep", 1073741859),
-    ("newfstatat", 1073742086),
-    ("open", 1073741826),
-    ("open_by_handle_at", 1073742128),
-    ("open_tree", 1073742252),
-    ("openat", 1073742081),
-    ("openat2", 1073742261),
-    ("pause", 1073741858),
-    ("perf_event_open", 1073742122),
-    ("personality", 1073741959),
-    ("pidfd_getfd", 1073742262),
-    ("pidfd_open", 1073742258),
-    ("pidfd_send_signal", 1073742248),
-    ("pipe", 1073741846),
-    ("pipe2", 1073742117),
-    ("pivot_root", 1073741979),
-    ("pkey_alloc", 1073742154),
-    ("pkey_free", 1073742155),
-    ("pkey_mprotect", 1073742153),
-    ("poll", 1073741831),
-    ("ppoll", 1073742095),
-    ("prctl", 1073741981),
-    ("pread64", 1073741841),
-    ("preadv", 1073742358),
-    ("preadv2", 1073742370),
-    ("prlimit64", 1073742126),
-    ("process_madvise", 1073742264),
-    ("process_mrelease", 1073742272),
-    ("process_vm_readv", 1073742363),
-    ("process_vm_writev", 1073742364),
-    ("pselect6", 1073742094),
-    ("ptrace", 1073742345),
-    ("pwrite64", 1073741842),
-    ("pwritev", 1073742359),
-    ("pwritev2", 1073742371),
-    ("quotactl", 1073742003),
-    ("quotactl_fd", 1073742267),
-    ("read", 1073741824),
-    ("readahead", 1073742011),
-    ("readlink", 1073741913),
-    ("readlinkat", 1073742091),
-    ("readv", 1073742339),
-    ("reboot", 1073741993),
-    ("recvfrom", 1073742341),
-    ("recvmmsg", 1073742361),
-    ("recvmsg", 1073742343),
-    ("remap_file_pages", 1073742040),
-    ("removexattr", 1073742021),
-    ("rename", 1073741906),
-    ("renameat", 1073742088),
-    ("renameat2", 1073742140),
-    ("request_key", 1073742073),
-    ("restart_syscall", 1073742043),
-    ("rmdir", 1073741908),
-    ("rseq", 1073742158),
-    ("rt_sigaction", 1073742336),
-    ("rt_sigpending", 1073742346),
-    ("rt_sigprocmask", 1073741838),
-    ("rt_sigqueueinfo", 1073742348),
-    ("rt_sigreturn", 1073742337),
-    ("rt_sigsuspend", 1073741954),
-    ("rt_sigtimedwait", 1073742347),
-    ("rt_tgsigqueueinfo", 1073742360),
-    ("sched_get_priority_max", 1073741970),
-    ("sched_get_priority_min", 1073741971),
-    ("sched_getaffinity", 1073742028),
-    ("sched_getattr", 1073742139),
-    ("sched_getparam", 1073741967),
-    ("sched_getscheduler", 1073741969),
-    ("sched_rr_get_interval", 1073741972),
-    ("sched_setaffinity", 1073742027),
-    ("sched_setattr", 1073742138),
-    ("sched_setparam", 1073741966),
-    ("sched_setscheduler", 1073741968),
-    ("sched_yield", 1073741848),
-    ("seccomp", 1073742141),
-    ("select", 1073741847),
-    ("semctl", 1073741890),
-    ("semget", 1073741888),
-    ("semop", 1073741889),
-    ("semtimedop", 1073742044),
-    ("sendfile", 1073741864),
-    ("sendmmsg", 1073742362),
-    ("sendmsg", 1073742342),
-    ("sendto", 1073741868),
-    ("set_mempolicy", 1073742062),
-    ("set_mempolicy_home_node", 1073742274),
-    ("set_robust_list", 1073742354),
-    ("set_tid_address", 1073742042),
-    ("setdomainname", 1073741995),
-    ("setfsgid", 1073741947),
-    ("setfsuid", 1073741946),
-    ("setgid", 1073741930),
-    ("setgroups", 1073741940),
-    ("sethostname", 1073741994),
-    ("setitimer", 1073741862),
-    ("setns", 1073742132),
-    ("setpgid", 1073741933),
-    ("setpriority", 1073741965),
-    ("setregid", 1073741938),
-    ("setresgid", 1073741943),
-    ("setresuid", 1073741941),
-    ("setreuid", 1073741937),
-    ("setrlimit", 1073741984),
-    ("setsid", 1073741936),
-    ("setsockopt", 1073742365),
-    ("settimeofday", 1073741988),
-    ("setuid", 1073741929),
-    ("setxattr", 1073742012),
-    ("shmat", 1073741854),
-    ("shmctl", 1073741855),
-    ("shmdt", 1073741891),
-    ("shmget", 1073741853),
-    ("shutdown", 1073741872),
-    ("sigaltstack", 1073742349),
-    ("signalfd", 1073742106),
-    ("signalfd4", 1073742113),
-    ("socket", 1073741865),
-    ("socketpair", 1073741877),
-    ("splice", 1073742099),
-    ("stat", 1073741828),
-    ("statfs", 1073741961),
-    ("statx", 1073742156),
-    ("swapoff", 1073741992),
-    ("swapon", 1073741991),
-    ("symlink", 1073741912),
-    ("symlinkat", 1073742090),
-    ("sync", 1073741986),
-    ("sync_file_range", 1073742101),
-    ("syncfs", 1073742130),
-    ("sysfs", 1073741963),
-    ("sysinfo", 1073741923),
-    ("syslog", 1073741927),
-    ("tee", 1073742100),
-    ("tgkill", 1073742058),
-    ("time", 1073742025),
-    ("timer_create", 1073742350),
-    ("timer_delete", 1073742050),
-    ("timer_getoverrun", 1073742049),
-    ("timer_gettime", 1073742048),
-    ("timer_settime", 1073742047),
-    ("timerfd_create", 1073742107),
-    ("timerfd_gettime", 1073742111),
-    ("timerfd_settime", 1073742110),
-    ("times", 1073741924),
-    ("tkill", 1073742024),
-    ("truncate", 1073741900),
-    ("umask", 1073741919),
-    ("umount2", 1073741990),
-    ("uname", 1073741887),
-    ("unlink", 1073741911),
-    ("unlinkat", 1073742087),
-    ("unshare", 1073742096),
-    ("userfaultfd", 1073742147),
-    ("ustat", 1073741960),
-    ("utime", 1073741956),
-    ("utimensat", 1073742104),
-    ("utimes", 1073742059),
-    ("vfork", 1073741882),
-    ("vhangup", 1073741977),
-    ("vmsplice", 1073742356),
-    ("wait4", 1073741885),
-    ("waitid", 1073742353),
-    ("write", 1073741825),
-    ("writev", 1073742340),
-];
-
-/// TTY and console ioctl requests of `x32`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x5401),
-    ("TIOCGLCKTRMIOS", 0x5456),
-    ("TIOCGWINSZ", 0x5413),
-    ("TIOCSWINSZ", 0x5414),
-    ("FIONREAD", 0x541b),
-    ("TIOCOUTQ", 0x5411),
-    ("TCFLSH", 0x540b),
-    ("TIOCSTI", 0x5412),
-    ("TIOCSCTTY", 0x540e),
-    ("TIOCNOTTY", 0x5422),
-    ("TIOCGPGRP", 0x540f),
-    ("TIOCSPGRP", 0x5410),
-    ("TIOCGSID", 0x5429),
-    ("TIOCEXCL", 0x540c),
-    ("TIOCGEXCL", 0x80045440),
-    ("TIOCNXCL", 0x540d),
-    ("TIOCGETD", 0x5424),
-    ("TIOCSETD", 0x5423),
-    ("TIOCPKT", 0x5420),
-    ("TIOCGPKT", 0x80045438),
-    ("TIOCSPTLCK", 0x40045431),
-    ("TIOCGPTLCK", 0x80045439),
-    ("TIOCGPTPEER", 0x5441),
-    ("TIOCGSOFTCAR", 0x5419),
-    ("TIOCSSOFTCAR", 0x541a),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `x32`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 10),
-    ("SIGUSR2", 12),
-    ("SIGSTOP", 19),
-    ("SIGTSTP", 20),
-    ("SIGTTIN", 21),
-    ("SIGTTOU", 22),
-    ("SIGBUS", 7),
-    ("SIGPOLL", 29),
-    ("SIGIO", 29),
-    ("SIGPROF", 27),
-    ("SIGSYS", 31),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 26),
-    ("SIGXCPU", 24),
-    ("SIGXFSZ", 25),
-    ("SIGSTKFLT", 16),
-    ("SIGCHLD", 17),
-    ("SIGCONT", 18),
-    ("SIGURG", 23),
-    ("SIGWINCH", 28),
-    ("SIGPWR", 30),
-];
+/// System call numbers of `x32`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x40000000,
+    high_base: 0x0,
+    nrs: [
+        NONE, // _llseek
+        NONE, // _newselect
+        43,   // accept
+        288,  // accept4
+        21,   // access
+        163,  // acct
+        248,  // add_key
+        159,  // adjtimex
+        37,   // alarm
+        158,  // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        49,   // bind
+        321,  // bpf
+        NONE, // breakpoint
+        12,   // brk
+        NONE, // cachectl
+        NONE, // cacheflush
+        125,  // capget
+        126,  // capset
+        80,   // chdir
+        90,   // chmod
+        92,   // chown
+        NONE, // chown32
+        161,  // chroot
+        305,  // clock_adjtime
+        NONE, // clock_adjtime64
+        229,  // clock_getres
+        NONE, // clock_getres_time64
+        228,  // clock_gettime
+        NONE, // clock_gettime64
+        230,  // clock_nanosleep
+        NONE, // clock_nanosleep_time64
+        227,  // clock_settime
+        NONE, // clock_settime64
+        56,   // clone
+        435,  // clone3
+        3,    // close
+        436,  // close_range
+        42,   // connect
+        326,  // copy_file_range
+        85,   // creat
+        176,  // delete_module
+        32,   // dup
+        33,   // dup2
+        292,  // dup3
+        213,  // epoll_create
+        291,  // epoll_create1
+        233,  // epoll_ctl
+        281,  // epoll_pwait
+        441,  // epoll_pwait2
+        232,  // epoll_wait
+        284,  // eventfd
+        290,  // eventfd2
+        520,  // execve
+        545,  // execveat
+        60,   // exit
+        231,  // exit_group
+        269,  // faccessat
+        439,  // faccessat2
+        221,  // fadvise64
+        NONE, // fadvise64_64
+        285,  // fallocate
+        300,  // fanotify_init
+        301,  // fanotify_mark
+        81,   // fchdir
+        91,   // fchmod
+        268,  // fchmodat
+        93,   // fchown
+        NONE, // fchown32
+        260,  // fchownat
+        72,   // fcntl
+        NONE, // fcntl64
+        75,   // fdatasync
+        193,  // fgetxattr
+        313,  // finit_module
+        196,  // flistxattr
+        73,   // flock
+        57,   // fork
+        199,  // fremovexattr
+        431,  // fsconfig
+        190,  // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        5,    // fstat
+        NONE, // fstat64
+        NONE, // fstatat64
+        138,  // fstatfs
+        NONE, // fstatfs64
+        74,   // fsync
+        77,   // ftruncate
+        NONE, // ftruncate64
+        202,  // futex
+        NONE, // futex_time64
+        449,  // futex_waitv
+        261,  // futimesat
+        239,  // get_mempolicy
+        531,  // get_robust_list
+        NONE, // get_thread_area
+        NONE, // get_tls
+        309,  // getcpu
+        79,   // getcwd
+        78,   // getdents
+        217,  // getdents64
+        108,  // getegid
+        NONE, // getegid32
+        107,  // geteuid
+        NONE, // geteuid32
+        104,  // getgid
+        NONE, // getgid32
+        115,  // getgroups
+        NONE, // getgroups32
+        36,   // getitimer
+        52,   // getpeername
+        121,  // getpgid
+        111,  // getpgrp
+        39,   // getpid
+        110,  // getppid
+        140,  // getpriority
+        318,  // getrandom
+        120,  // getresgid
+        NONE, // getresgid32
+        118,  // getresuid
+        NONE, // getresuid32
+        97,   // getrlimit
+        98,   // getrusage
+        124,  // getsid
+        51,   // getsockname
+        542,  // getsockopt
+        186,  // gettid
+        96,   // gettimeofday
+        102,  // getuid
+        NONE, // getuid32
+        191,  // getxattr
+        175,  // init_module
+        254,  // inotify_add_watch
+        253,  // inotify_init
+        294,  // inotify_init1
+        255,  // inotify_rm_watch
+        210,  // io_cancel
+        207,  // io_destroy
+        208,  // io_getevents
+        333,  // io_pgetevents
+        NONE, // io_pgetevents_time64
+        543,  // io_setup
+        544,  // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        514,  // ioctl
+        173,  // ioperm
+        172,  // iopl
+        252,  // ioprio_get
+        251,  // ioprio_set
+        NONE, // ipc
+        312,  // kcmp
+        320,  // kexec_file_load
+        528,  // kexec_load
+        250,  // keyctl
+        62,   // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        94,   // lchown
+        NONE, // lchown32
+        192,  // lgetxattr
+        86,   // link
+        265,  // linkat
+        50,   // listen
+        194,  // listxattr
+        195,  // llistxattr
+        212,  // lookup_dcookie
+        198,  // lremovexattr
+        8,    // lseek
+        189,  // lsetxattr
+        6,    // lstat
+        NONE, // lstat64
+        28,   // madvise
+        237,  // mbind
+        324,  // membarrier
+        319,  // memfd_create
+        447,  // memfd_secret
+        256,  // migrate_pages
+        27,   // mincore
+        83,   // mkdir
+        258,  // mkdirat
+        133,  // mknod
+        259,  // mknodat
+        149,  // mlock
+        325,  // mlock2
+        151,  // mlockall
+        9,    // mmap
+        NONE, // mmap2
+        154,  // modify_ldt
+        165,  // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        533,  // move_pages
+        10,   // mprotect
+        245,  // mq_getsetattr
+        527,  // mq_notify
+        240,  // mq_open
+        243,  // mq_timedreceive
+        NONE, // mq_timedreceive_time64
+        242,  // mq_timedsend
+        NONE, // mq_timedsend_time64
+        241,  // mq_unlink
+        25,   // mremap
+        71,   // msgctl
+        68,   // msgget
+        70,   // msgrcv
+        69,   // msgsnd
+        26,   // msync
+        150,  // munlock
+        152,  // munlockall
+        11,   // munmap
+        303,  // name_to_handle_at
+        35,   // nanosleep
+        262,  // newfstatat
+        NONE, // nice
+        NONE, // oldfstat
+        NONE, // oldlstat
+        NONE, // oldolduname
+        NONE, // oldstat
+        NONE, // olduname
+        2,    // open
+        304,  // open_by_handle_at
+        428,  // open_tree
+        257,  // openat
+        437,  // openat2
+        34,   // pause
+        NONE, // pciconfig_iobase
+        NONE, // pciconfig_read
+        NONE, // pciconfig_write
+        298,  // perf_event_open
+        135,  // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        22,   // pipe
+        293,  // pipe2
+        155,  // pivot_root
+        330,  // pkey_alloc
+        331,  // pkey_free
+        329,  // pkey_mprotect
+        7,    // poll
+        271,  // ppoll
+        NONE, // ppoll_time64
+        157,  // prctl
+        17,   // pread64
+        534,  // preadv
+        546,  // preadv2
+        302,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        539,  // process_vm_readv
+        540,  // process_vm_writev
+        270,  // pselect6
+        NONE, // pselect6_time64
+        521,  // ptrace
+        18,   // pwrite64
+        535,  // pwritev
+        547,  // pwritev2
+        179,  // quotactl
+        443,  // quotactl_fd
+        0,    // read
+        187,  // readahead
+        NONE, // readdir
+        89,   // readlink
+        267,  // readlinkat
+        515,  // readv
+        169,  // reboot
+        NONE, // recv
+        517,  // recvfrom
+        537,  // recvmmsg
+        NONE, // recvmmsg_time64
+        519,  // recvmsg
+        216,  // remap_file_pages
+        197,  // removexattr
+        82,   // rename
+        264,  // renameat
+        316,  // renameat2
+        249,  // request_key
+        219,  // restart_syscall
+        NONE, // riscv_flush_icache
+        84,   // rmdir
+        334,  // rseq
+        512,  // rt_sigaction
+        522,  // rt_sigpending
+        14,   // rt_sigprocmask
+        524,  // rt_sigqueueinfo
+        513,  // rt_sigreturn
+        130,  // rt_sigsuspend
+        523,  // rt_sigtimedwait
+        NONE, // rt_sigtimedwait_time64
+        536,  // rt_tgsigqueueinfo
+        NONE, // rtas
+        NONE, // s390_guarded_storage
+        NONE, // s390_pci_mmio_read
+        NONE, // s390_pci_mmio_write
+        NONE, // s390_runtime_instr
+        NONE, // s390_sthyi
+        146,  // sched_get_priority_max
+        147,  // sched_get_priority_min
+        204,  // sched_getaffinity
+        315,  // sched_getattr
+        143,  // sched_getparam
+        145,  // sched_getscheduler
+        148,  // sched_rr_get_interval
+        NONE, // sched_rr_get_interval_time64
+        203,  // sched_setaffinity
+        314,  // sched_setattr
+        142,  // sched_setparam
+        144,  // sched_setscheduler
+        24,   // sched_yield
+        317,  // seccomp
+        23,   // select
+        66,   // semctl
+        64,   // semget
+        65,   // semop
+        220,  // semtimedop
+        NONE, // semtimedop_time64
+        NONE, // send
+        40,   // sendfile
+        NONE, // sendfile64
+        538,  // sendmmsg
+        518,  // sendmsg
+        44,   // sendto
+        238,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        530,  // set_robust_list
+        NONE, // set_thread_area
+        218,  // set_tid_address
+        NONE, // set_tls
+        171,  // setdomainname
+        123,  // setfsgid
+        NONE, // setfsgid32
+        122,  // setfsuid
+        NONE, // setfsuid32
+        106,  // setgid
+        NONE, // setgid32
+        116,  // setgroups
+        NONE, // setgroups32
+        170,  // sethostname
+        38,   // setitimer
+        308,  // setns
+        109,  // setpgid
+        141,  // setpriority
+        114,  // setregid
+        NONE, // setregid32
+        119,  // setresgid
+        NONE, // setresgid32
+        117,  // setresuid
+        NONE, // setresuid32
+        113,  // setreuid
+        NONE, // setreuid32
+        160,  // setrlimit
+        112,  // setsid
+        541,  // setsockopt
+        164,  // settimeofday
+        105,  // setuid
+        NONE, // setuid32
+        188,  // setxattr
+        NONE, // sgetmask
+        30,   // shmat
+        31,   // shmctl
+        67,   // shmdt
+        29,   // shmget
+        48,   // shutdown
+        NONE, // sigaction
+        525,  // sigaltstack
+        NONE, // signal
+        282,  // signalfd
+        289,  // signalfd4
+        NONE, // sigpending
+        NONE, // sigprocmask
+        NONE, // sigreturn
+        NONE, // sigsuspend
+        41,   // socket
+        NONE, // socketcall
+        53,   // socketpair
+        275,  // splice
+        NONE, // spu_create
+        NONE, // spu_run
+        NONE, // ssetmask
+        4,    // stat
+        NONE, // stat64
+        137,  // statfs
+        NONE, // statfs64
+        332,  // statx
+        NONE, // stime
+        NONE, // subpage_prot
+        NONE, // swapcontext
+        168,  // swapoff
+        167,  // swapon
+        NONE, // switch_endian
+        88,   // symlink
+        266,  // symlinkat
+        162,  // sync
+        277,  // sync_file_range
+        NONE, // sync_file_range2
+        306,  // syncfs
+        NONE, // sys_debug_setcontext
+        NONE, // syscall
+        139,  // sysfs
+        99,   // sysinfo
+        103,  // syslog
+        NONE, // sysmips
+        276,  // tee
+        234,  // tgkill
+        201,  // time
+        526,  // timer_create
+        226,  // timer_delete
+        225,  // timer_getoverrun
+        224,  // timer_gettime
+        NONE, // timer_gettime64
+        223,  // timer_settime
+        NONE, // timer_settime64
+        283,  // timerfd_create
+        287,  // timerfd_gettime
+        NONE, // timerfd_gettime64
+        286,  // timerfd_settime
+        NONE, // timerfd_settime64
+        100,  // times
+        200,  // tkill
+        76,   // truncate
+        NONE, // truncate64
+        NONE, // ugetrlimit
+        95,   // umask
+        NONE, // umount
+        166,  // umount2
+        63,   // uname
+        87,   // unlink
+        263,  // unlinkat
+        272,  // unshare
+        NONE, // unused109
+        NONE, // unused59
+        NONE, // uselib
+        323,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        136,  // ustat
+        132,  // utime
+        280,  // utimensat
+        NONE, // utimensat_time64
+        235,  // utimes
+        58,   // vfork
+        153,  // vhangup
+        NONE, // vm86
+        NONE, // vm86old
+        532,  // vmsplice
+        61,   // wait4
+        529,  // waitid
+        NONE, // waitpid
+        1,    // write
+        516,  // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `x32`.
 pub static CONSTS: Consts = Consts {
@@ -498,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x800,
     map_noreserve: 0x4000,
     map_stack: 0x20000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x5401,     // TCGETS
+        0x5456,     // TIOCGLCKTRMIOS
+        0x5413,     // TIOCGWINSZ
+        0x5414,     // TIOCSWINSZ
+        0x541b,     // FIONREAD
+        0x5411,     // TIOCOUTQ
+        0x540b,     // TCFLSH
+        0x5412,     // TIOCSTI
+        0x540e,     // TIOCSCTTY
+        0x5422,     // TIOCNOTTY
+        0x540f,     // TIOCGPGRP
+        0x5410,     // TIOCSPGRP
+        0x5429,     // TIOCGSID
+        0x540c,     // TIOCEXCL
+        0x80045440, // TIOCGEXCL
+        0x540d,     // TIOCNXCL
+        0x5424,     // TIOCGETD
+        0x5423,     // TIOCSETD
+        0x5420,     // TIOCPKT
+        0x80045438, // TIOCGPKT
+        0x40045431, // TIOCSPTLCK
+        0x80045439, // TIOCGPTLCK
+        0x5441,     // TIOCGPTPEER
+        0x5419,     // TIOCGSOFTCAR
+        0x541a,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        10, // SIGUSR1
+        12, // SIGUSR2
+        19, // SIGSTOP
+        20, // SIGTSTP
+        21, // SIGTTIN
+        22, // SIGTTOU
+        7,  // SIGBUS
+        29, // SIGPOLL
+        29, // SIGIO
+        27, // SIGPROF
+        31, // SIGSYS
+        5,  // SIGTRAP
+        26, // SIGVTALRM
+        24, // SIGXCPU
+        25, // SIGXFSZ
+        16, // SIGSTKFLT
+        17, // SIGCHLD
+        18, // SIGCONT
+        23, // SIGURG
+        28, // SIGWINCH
+        30, // SIGPWR
+        0,  // SIGEMT
+    ],
 };

@@ -6,541 +6,473 @@
 //! with sys_ni_syscall are left out. Constants: the uapi headers of arch/x86, and
 //! include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `x86`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("_llseek", 140),
-    ("_newselect", 142),
-    ("accept4", 364),
-    ("access", 33),
-    ("acct", 51),
-    ("add_key", 286),
-    ("adjtimex", 124),
-    ("alarm", 27),
-    ("arch_prctl", 384),
-    ("bind", 361),
-    ("bpf", 357),
-    ("brk", 45),
-    ("capget", 184),
-    ("capset", 185),
-    ("chdir", 12),
-    ("chmod", 15),
-    ("chown", 182),
-    ("chown32", 212),
-    ("chroot", 61),
-    ("clock_adjtime", 343),
-    ("clock_adjtime64", 405),
-    ("clock_getres", 266),
-    ("clock_getres_time64", 406),
-    ("clock_gettime", 265),
-    ("clock_gettime64", 403),
-    ("clock_nanosleep", 267),
-    ("clock_nanosleep_time64", 407),
-    ("clock_settime", 264),
-    ("clock_settime64", 404),
-    ("clone", 120),
-    ("clone3", 435),
-    ("close", 6),
-    ("close_range", 436),
-    ("connect", 362),
-    ("copy_file_range", 377),
-    ("creat", 8),
-    ("delete_module", 129),
-    ("dup", 41),
-    ("dup2", 63),
-    ("dup3", 330),
-    ("epoll_create", 254),
-    ("epoll_create1", 329),
-    ("epoll_ctl", 255),
-    ("epoll_pwait", 319),
-    ("epoll_pwait2", 441),
-    ("epoll_wait", 256),
-    ("eventfd", 323),
-    ("eventfd2", 328),
-    ("execve", 11),
-    ("execveat", 358),
-    ("exit", 1),
-    ("exit_group", 252),
-    ("faccessat", 307),
-    ("faccessat2", 439),
-    ("fadvise64", 250),
-    ("fadvise64_64", 272),
-    ("fallocate", 324),
-    ("fanotify_init", 338),
-    ("fanotify_mark", 339),
-    ("fchdir", 133),
-    ("fchmod", 94),
-    ("fchmodat", 306),
-    ("fchown", 95),
-    ("fchown32", 207),
-    ("fchownat", 298),
-    ("fcntl", 55),
-    ("fcntl64", 221),
-    ("fdatasync", 148),
-    ("fgetxattr", 231),
-    ("finit_module", 350),
-    ("flistxattr", 234),
-    ("flock", 143),
-    ("fork", 2),
-    ("fremovexattr", 237),
-    ("fsconfig", 431),
-    ("fsetxattr", 228),
-    ("fsmount", 432),
-    ("fsopen", 430),
-    ("fspick", 433),
-    ("fstat", 108),
-    ("fstat64", 197),
-    ("fstatat64", 300),
-    ("fstatfs", 100),
-    ("fstatfs64", 269),
-    ("fsync", 118),
-    ("ftruncate", 93),
-    ("ftruncate64", 194),
-    ("futex", 240),
-    ("futex_time64", 422),
-    ("futex_waitv", 449),
-    ("futimesat", 299),
-    ("get_mempolicy", 275),
-    ("get_robust_list", 312),
-    ("get_thread_area", 244),
-    ("getcpu", 318),
-    ("getcwd", 183),
-    ("getdents", 141),
-    ("getdents64", 220),
-    ("getegid", 50),
-    ("getegid32", 202),
-    ("geteuid", 49),
-    ("geteuid32", 201),
-    ("getgid", 47),
-    ("getgid32", 200),
-    ("getgroups", 80),
-    ("getgroups32", 205),
-    ("getitimer", 105),
-    ("getpeername", 368),
-    ("getpgid", 132),
-    ("getpgrp", 65),
-    ("getpid", 20),
-    ("getppid", 64),
-    ("getpriority", 96),
-    ("getrandom", 355),
-    ("getresgid", 171),
-    ("getresgid32", 211),
-    ("getresuid", 165),
-    ("getresuid32", 209),
-    ("getrlimit", 76),
-    ("getrusage", 77),
-    ("getsid", 147),
-    ("getsockname", 367),
-    ("getsockopt", 365),
-    ("gettid", 224),
-    ("gettimeofday", 78),
-    ("getuid", 24),
-    ("getuid32", 199),
-    ("getxattr", 229),
-    ("init_module", 128),
-    ("inotify_add_watch", 292),
-    ("inotify_init", 291),
-    ("inotify_init1", 332),
-    ("inotify_rm_watch", 293),
-    ("io_cancel", 249),
-    ("io_destroy", 246),
-    ("io_getevents", 247),
-    ("io_pgetevents", 385),
-    ("io_pgetevents_time64", 416),
-    ("io_setup", 245),
-    ("io_submit", 248),
-    ("io_uring_enter", 426),
-    ("io_uring_register", 427),
-    ("io_uring_setup", 425),
-    ("ioctl", 54),
-    ("ioperm", 101),
-    ("iopl", 110),
-    ("ioprio_get", 290),
-    ("ioprio_set", 289),
-    ("ipc", 117),
-    ("kcmp", 349),
-    ("kexec_load", 283),
-    ("keyctl", 288),
-    ("kill", 37),
-    ("landlock_add_rule", 445),
-    ("landlock_create_ruleset", 444),
-    ("landlock_restrict_self", 446),
-    ("lchown", 16),
-    ("lchown32", 198),
-    ("lgetxattr", 230),
-    ("link", 9),
-    ("linkat", 303),
-    ("listen", 363),
-    ("listxattr", 232),
-    ("llistxattr", 233),
-    ("lookup_dcookie", 253),
-    ("lremovexattr", 236),
-    ("lseek", 19),
-    ("lsetxattr", 227),
-    ("lstat", 107),
-    ("lstat64", 196),
-    ("madvise", 219),
-    ("mbind", 274),
-    ("membarrier", 375),
-    ("memfd_create", 356),
-    ("memfd_secret", 447),
-    ("migrate_pages", 294),
-    ("mincore", 218),
-    ("mkdir", 39),
-    ("mkdirat", 296),
-    ("mknod", 14),
-    ("mknodat", 297),
-    ("mlock", 150),
-    ("mlock2", 376),
-    ("mlockall", 152),
-    ("mmap", 90),
-    ("mmap2", 192),
-    ("modify_ldt", 123),
-    ("mount", 21),
-    ("mount_setattr", 442),
-    ("move_mount", 429),
-    ("move_pages", 317),
-    ("mprotect", 125),
-    ("mq_getsetattr", 282),
-    ("mq_notify", 281),
-    ("mq_open", 277),
-    ("mq_timedreceive", 280),
-    ("mq_timedreceive_time64", 419),
-    ("mq_timedsend", 279),
-    ("mq_timedsend_time64", 418),
-    ("mq_unlink", 278),
-    ("mremap", 163),
-    ("msgctl", 402),
-    ("msgget", 399),
-    ("msgrcv", 401),
-    ("msgsnd", 400),
-    ("msync", 144),
-    ("munlock", 151),
-    ("munlockall", 153),
-    ("munmap", 91),
-    ("name_to_handle_at", 341),
-    ("nanosleep", 162),
-    ("nice", 34),
-    ("oldfstat", 28),
-    ("oldlstat", 84),
-    ("oldolduname", 59),
-    ("oldstat", 18),
-    ("olduname", 109),
-    ("open", 5),
-    ("open_by_handle_at", 342),
-    ("open_tree", 428),
-    ("openat", 295),
-    ("openat2", 437),
-    ("pause", 29),
-    ("perf_event_open", 336),
-    ("personality", 136),
-    ("pidfd_getfd", 438),
-    ("pidfd_open", 434),
-    ("pidfd_send_signal", 424),
-    ("pipe", 42),
-    ("pipe2", 331),
-    ("pivot_root", 217),
-    ("pkey_alloc", 381),
-    ("pkey_free", 382),
-    ("pkey_mprotect", 380),
-    ("poll", 168),
-    ("ppoll", 309),
-    ("ppoll_time64", 414),
-    ("prctl", 172),
-    ("pread64", 180),
-    ("preadv", 333),
-    ("preadv2", 378),
-    ("prlimit64", 340),
-    ("process_madvise", 440),
-    ("process_mrelease", 448),
-    ("process_vm_readv", 347),
-    ("process_vm_writev", 348),
-    ("pselect6", 308),
-    ("pselect6_time64", 413),
-    ("ptrace", 26),
-    ("pwrite64", 181),
-    ("pwritev", 334),
-    ("pwritev2", 379),
-    ("quotactl", 131),
-    ("quotactl_fd", 443),
-    ("read", 3),
-    ("readahead", 225),
-    ("readdir", 89),
-    ("readlink", 85),
-    ("readlinkat", 305),
-    ("readv", 145),
-    ("reboot", 88),
-    ("recvfrom", 371),
-    ("recvmmsg", 337),
-    ("recvmmsg_time64", 417),
-    ("recvmsg", 372),
-    ("remap_file_pages", 257),
-    ("removexattr", 235),
-    ("rename", 38),
-    ("renameat", 302),
-    ("renameat2", 353),
-    ("request_key", 287),
-    ("restart_syscall", 0),
-    ("rmdir", 40),
-    ("rseq", 386),
-    ("rt_sigaction", 174),
-    ("rt_sigpending", 176),
-    ("rt_sigprocmask", 175),
-    ("rt_sigqueueinfo", 178),
-    ("rt_sigreturn", 173),
-    ("rt_sigsuspend", 179),
-    ("rt_sigtimedwait", 177),
-    ("rt_sigtimedwait_time64", 421),
-    ("rt_tgsigqueueinfo", 335),
-    ("sched_get_priority_max", 159),
-    ("sched_get_priority_min", 160),
-    ("sched_getaffinity", 242),
-    ("sched_getattr", 352),
-    ("sched_getparam", 155),
-    ("sched_getscheduler", 157),
-    ("sched_rr_get_interval", 161),
-    ("sched_rr_get_interval_time64", 423),
-    ("sched_setaffinity", 241),
-    ("sched_setattr", 351),
-    ("sched_setparam", 154),
-    ("sched_setscheduler", 156),
-    ("sched_yield", 158),
-    ("seccomp", 354),
-    ("select", 82),
-    ("semctl", 394),
-    ("semget", 393),
-    ("semtimedop_time64", 420),
-    ("sendfile", 187),
-    ("sendfile64", 239),
-    ("sendmmsg", 345),
-    ("sendmsg", 370),
-    ("sendto", 369),
-    ("set_mempolicy", 276),
-    ("set_mempolicy_home_node", 450),
-    ("set_robust_list", 311),
-    ("set_thread_area", 243),
-    ("set_tid_address", 258),
-    ("setdomainname", 121),
-    ("setfsgid", 139),
-    ("setfsgid32", 216),
-    ("setfsuid", 138),
-    ("setfsuid32", 215),
-    ("setgid", 46),
-    ("setgid32", 214),
-    ("setgroups", 81),
-    ("setgroups32", 206),
-    ("sethostname", 74),
-    ("setitimer", 104),
-    ("setns", 346),
-    ("setpgid", 57),
-    ("setpriority", 97),
-    ("setregid", 71),
-    ("setregid32", 204),
-    ("setresgid", 170),
-    ("setresgid32", 210),
-    ("setresuid", 164),
-    ("setresuid32", 208),
-    ("setreuid", 70),
-    ("setreuid32", 203),
-    ("setrlimit", 75),
-    ("setsid", 66),
-    ("setsockopt", 366),
-    ("settimeofday", 79),
-    ("setuid", 23),
-    ("setuid32", 213),
-    ("setxattr", 226),
-    ("sgetmask", 68),
-    ("shmat", 397),
-    ("shmctl", 396),
-    ("shmdt", 398),
-    ("shmget", 395),
-    ("shutdown", 373),
-    ("sigaction", 67),
-    ("sigaltstack", 186),
-    ("signal", 48),
-    ("signalfd", 321),
-    ("signalfd4", 327),
-    ("sigpending", 73),
-    ("sigprocmask", 126),
-    ("sigreturn", 119),
-    ("sigsuspend", 72),
-    ("socket", 359),
-    ("socketcall", 102),
-    ("socketpair", 360),
-    ("splice", 313),
-    ("ssetmask", 69),
-    ("stat", 106),
-    ("stat64", 195),
-    ("statfs", 99),
-    ("statfs64", 268),
-    ("statx", 383),
-    ("stime", 25),
-    ("swapoff", 115),
-    ("swapon", 87),
-    ("symlink", 83),
-    ("symlinkat", 304),
-    ("sync", 36),
-    ("sync_file_range", 314),
-    ("syncfs", 344),
-    ("sysfs", 135),
-    ("sysinfo", 116),
-    ("syslog", 103),
-    ("tee", 315),
-    ("tgkill", 270),
-    ("time", 13),
-    ("timer_create", 259),
-    ("timer_delete", 263),
-    ("timer_getoverrun", 262),
-    ("timer_gettime", 261),
-    ("timer_gettime64", 408),
-    ("timer_settime", 260),
-    ("timer_settime64", 409),
-    ("timerfd_create", 322),
-    ("timerfd_gettime", 326),
-    ("timerfd_gettime64", 410),
-    ("timerfd_settime", 325),
-    ("timerfd_settime64", 411),
-    ("times", 43),
-    ("tkill", 238),
-    ("truncate", 92),
-    ("truncate64", 193),
-    ("ugetrlimit", 191),
-    ("umask", 60),
-    ("umount", 22),
-    ("umount2", 52),
-    ("uname", 122),
-    ("unlink", 10),
-    ("unlinkat", 301),
-    ("unshare", 310),
-    ("uselib", 86),
-    ("userfaultfd", 374),
-    ("ustat", 62),
-    ("utime", 30),
-    ("utimensat", 320),
-    ("utimensat_time64", 412),
-    ("utimes", 271),
-    ("vfork", 190),
-    ("vhangup", 111),
-    ("vm86", 166),
-    ("vm86old", 113),
-    ("vmsplice", 316),
-    ("wait4", 114),
-    ("waitid", 284),
-    ("waitpid", 7),
-    ("write", 4),
-    ("writev", 146),
-];
-
-/// TTY and console ioctl requests of `x86`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x5401),
-    ("TIOCGLCKTRMIOS", 0x5456),
-    ("TIOCGWINSZ", 0x5413),
-    ("TIOCSWINSZ", 0x5414),
-    ("FIONREAD", 0x541b),
-    ("TIOCOUTQ", 0x5411),
-    ("TCFLSH", 0x540b),
-    ("TIOCSTI", 0x5412),
-    ("TIOCSCTTY", 0x540e),
-    ("TIOCNOTTY", 0x5422),
-    ("TIOCGPGRP", 0x540f),
-    ("TIOCSPGRP", 0x5410),
-    ("TIOCGSID", 0x5429),
-    ("TIOCEXCL", 0x540c),
-    ("TIOCGEXCL", 0x80045440),
-    ("TIOCNXCL", 0x540d),
-    ("TIOCGETD", 0x5424),
-    ("TIOCSETD", 0x5423),
-    ("TIOCPKT", 0x5420),
-    ("TIOCGPKT", 0x80045438),
-    ("TIOCSPTLCK", 0x40045431),
-    ("TIOCGPTLCK", 0x80045439),
-    ("TIOCGPTPEER", 0x5441),
-    ("TIOCGSOFTCAR", 0x5419),
-    ("TIOCSSOFTCAR", 0x541a),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `x86`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 10),
-    ("SIGUSR2", 12),
-    ("SIGSTOP", 19),
-    ("SIGTSTP", 20),
-    ("SIGTTIN", 21),
-    ("SIGTTOU", 22),
-    ("SIGBUS", 7),
-    ("SIGPOLL", 29),
-    ("SIGIO", 29),
-    ("SIGPROF", 27),
-    ("SIGSYS", 31),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 26),
-    ("SIGXCPU", 24),
-    ("SIGXFSZ", 25),
-    ("SIGSTKFLT", 16),
-    ("SIGCHLD", 17),
-    ("SIGCONT", 18),
-    ("SIGURG", 23),
-    ("SIGWINCH", 28),
-    ("SIGPWR", 30),
-];
+/// System call numbers of `x86`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x0,
+    high_base: 0x0,
+    nrs: [
+        140,  // _llseek
+        142,  // _newselect
+        NONE, // accept
+        364,  // accept4
+        33,   // access
+        51,   // acct
+        286,  // add_key
+        124,  // adjtimex
+        27,   // alarm
+        384,  // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        361,  // bind
+        357,  // bpf
+        NONE, // breakpoint
+        45,   // brk
+        NONE, // cachectl
+        NONE, // cacheflush
+        184,  // capget
+        185,  // capset
+        12,   // chdir
+        15,   // chmod
+        182,  // chown
+        212,  // chown32
+        61,   // chroot
+        343,  // clock_adjtime
+        405,  // clock_adjtime64
+        266,  // clock_getres
+        406,  // clock_getres_time64
+        265,  // clock_gettime
+        403,  // clock_gettime64
+        267,  // clock_nanosleep
+        407,  // clock_nanosleep_time64
+        264,  // clock_settime
+        404,  // clock_settime64
+        120,  // clone
+        435,  // clone3
+        6,    // close
+        436,  // close_range
+        362,  // connect
+        377,  // copy_file_range
+        8,    // creat
+        129,  // delete_module
+        41,   // dup
+        63,   // dup2
+        330,  // dup3
+        254,  // epoll_create
+        329,  // epoll_create1
+        255,  // epoll_ctl
+        319,  // epoll_pwait
+        441,  // epoll_pwait2
+        256,  // epoll_wait
+        323,  // eventfd
+        328,  // eventfd2
+        11,   // execve
+        358,  // execveat
+        1,    // exit
+        252,  // exit_group
+        307,  // faccessat
+        439,  // faccessat2
+        250,  // fadvise64
+        272,  // fadvise64_64
+        324,  // fallocate
+        338,  // fanotify_init
+        339,  // fanotify_mark
+        133,  // fchdir
+        94,   // fchmod
+        306,  // fchmodat
+        95,   // fchown
+        207,  // fchown32
+        298,  // fchownat
+        55,   // fcntl
+        221,  // fcntl64
+        148,  // fdatasync
+        231,  // fgetxattr
+        350,  // finit_module
+        234,  // flistxattr
+        143,  // flock
+        2,    // fork
+        237,  // fremovexattr
+        431,  // fsconfig
+        228,  // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        108,  // fstat
+        197,  // fstat64
+        300,  // fstatat64
+        100,  // fstatfs
+        269,  // fstatfs64
+        118,  // fsync
+        93,   // ftruncate
+        194,  // ftruncate64
+        240,  // futex
+        422,  // futex_time64
+        449,  // futex_waitv
+        299,  // futimesat
+        275,  // get_mempolicy
+        312,  // get_robust_list
+        244,  // get_thread_area
+        NONE, // get_tls
+        318,  // getcpu
+        183,  // getcwd
+        141,  // getdents
+        220,  // getdents64
+        50,   // getegid
+        202,  // getegid32
+        49,   // geteuid
+        201,  // geteuid32
+        47,   // getgid
+        200,  // getgid32
+        80,   // getgroups
+        205,  // getgroups32
+        105,  // getitimer
+        368,  // getpeername
+        132,  // getpgid
+        65,   // getpgrp
+        20,   // getpid
+        64,   // getppid
+        96,   // getpriority
+        355,  // getrandom
+        171,  // getresgid
+        211,  // getresgid32
+        165,  // getresuid
+        209,  // getresuid32
+        76,   // getrlimit
+        77,   // getrusage
+        147,  // getsid
+        367,  // getsockname
+        365,  // getsockopt
+        224,  // gettid
+        78,   // gettimeofday
+        24,   // getuid
+        199,  // getuid32
+        229,  // getxattr
+        128,  // init_module
+        292,  // inotify_add_watch
+        291,  // inotify_init
+        332,  // inotify_init1
+        293,  // inotify_rm_watch
+        249,  // io_cancel
+        246,  // io_destroy
+        247,  // io_getevents
+        385,  // io_pgetevents
+        416,  // io_pgetevents_time64
+        245,  // io_setup
+        248,  // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        54,   // ioctl
+        101,  // ioperm
+        110,  // iopl
+        290,  // ioprio_get
+        289,  // ioprio_set
+        117,  // ipc
+        349,  // kcmp
+        NONE, // kexec_file_load
+        283,  // kexec_load
+        288,  // keyctl
+        37,   // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        16,   // lchown
+        198,  // lchown32
+        230,  // lgetxattr
+        9,    // link
+        303,  // linkat
+        363,  // listen
+        232,  // listxattr
+        233,  // llistxattr
+        253,  // lookup_dcookie
+        236,  // lremovexattr
+        19,   // lseek
+        227,  // lsetxattr
+        107,  // lstat
+        196,  // lstat64
+        219,  // madvise
+        274,  // mbind
+        375,  // membarrier
+        356,  // memfd_create
+        447,  // memfd_secret
+        294,  // migrate_pages
+        218,  // mincore
+        39,   // mkdir
+        296,  // mkdirat
+        14,   // mknod
+        297,  // mknodat
+        150,  // mlock
+        376,  // mlock2
+        152,  // mlockall
+        90,   // mmap
+        192,  // mmap2
+        123,  // modify_ldt
+        21,   // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        317,  // move_pages
+        125,  // mprotect
+        282,  // mq_getsetattr
+        281,  // mq_notify
+        277,  // mq_open
+        280,  // mq_timedreceive
+        419,  // mq_timedreceive_time64
+        279,  // mq_timedsend
+        418,  // mq_timedsend_time64
+        278,  // mq_unlink
+        163,  // mremap
+        402,  // msgctl
+        399,  // msgget
+        401,  // msgrcv
+        400,  // msgsnd
+        144,  // msync
+        151,  // munlock
+        153,  // munlockall
+        91,   // munmap
+        341,  // name_to_handle_at
+        162,  // nanosleep
+        NONE, // newfstatat
+        34,   // nice
+        28,   // oldfstat
+        84,   // oldlstat
+        59,   // oldolduname
+        18,   // oldstat
+        109,  // olduname
+        5,    // open
+        342,  // open_by_handle_at
+        428,  // open_tree
+        295,  // openat
+        437,  // openat2
+        29,   // pause
+        NONE, // pciconfig_iobase
+        NONE, // pciconfig_read
+        NONE, // pciconfig_write
+        336,  // perf_event_open
+        136,  // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        42,   // pipe
+        331,  // pipe2
+        217,  // pivot_root
+        381,  // pkey_alloc
+        382,  // pkey_free
+        380,  // pkey_mprotect
+        168,  // poll
+        309,  // ppoll
+        414,  // ppoll_time64
+        172,  // prctl
+        180,  // pread64
+        333,  // preadv
+        378,  // preadv2
+        340,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        347,  // process_vm_readv
+        348,  // process_vm_writev
+        308,  // pselect6
+        413,  // pselect6_time64
+        26,   // ptrace
+        181,  // pwrite64
+        334,  // pwritev
+        379,  // pwritev2
+        131,  // quotactl
+        443,  // quotactl_fd
+        3,    // read
+        225,  // readahead
+        89,   // readdir
+        85,   // readlink
+        305,  // readlinkat
+        145,  // readv
+        88,   // reboot
+        NONE, // recv
+        371,  // recvfrom
+        337,  // recvmmsg
+        417,  // recvmmsg_time64
+        372,  // recvmsg
+        257,  // remap_file_pages
+        235,  // removexattr
+        38,   // rename
+        302,  // renameat
+        353,  // renameat2
+        287,  // request_key
+        0,    // restart_syscall
+        NONE, // riscv_flush_icache
+        40,   // rmdir
+        386,  // rseq
+        174,  // rt_sigaction
+        176,  // rt_sigpending
+        175,  // rt_sigprocmask
+        178,  // rt_sigqueueinfo
+        173,  // rt_sigreturn
+        179,  // rt_sigsuspend
+        177,  // rt_sigtimedwait
+        421,  // rt_sigtimedwait_time64
+        335,  // rt_tgsigqueueinfo
+        NONE, // rtas
+        NONE, // s390_guarded_storage
+        NONE, // s390_pci_mmio_read
+        NONE, // s390_pci_mmio_write
+        NONE, // s390_runtime_instr
+        NONE, // s390_sthyi
+        159,  // sched_get_priority_max
+        160,  // sched_get_priority_min
+        242,  // sched_getaffinity
+        352,  // sched_getattr
+        155,  // sched_getparam
+        157,  // sched_getscheduler
+        161,  // sched_rr_get_interval
+        423,  // sched_rr_get_interval_time64
+        241,  // sched_setaffinity
+        351,  // sched_setattr
+        154,  // sched_setparam
+        156,  // sched_setscheduler
+        158,  // sched_yield
+        354,  // seccomp
+        82,   // select
+        394,  // semctl
+        393,  // semget
+        NONE, // semop
+        NONE, // semtimedop
+        420,  // semtimedop_time64
+        NONE, // send
+        187,  // sendfile
+        239,  // sendfile64
+        345,  // sendmmsg
+        370,  // sendmsg
+        369,  // sendto
+        276,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        311,  // set_robust_list
+        243,  // set_thread_area
+        258,  // set_tid_address
+        NONE, // set_tls
+        121,  // setdomainname
+        139,  // setfsgid
+        216,  // setfsgid32
+        138,  // setfsuid
+        215,  // setfsuid32
+        46,   // setgid
+        214,  // setgid32
+        81,   // setgroups
+        206,  // setgroups32
+        74,   // sethostname
+        104,  // setitimer
+        346,  // setns
+        57,   // setpgid
+        97,   // setpriority
+        71,   // setregid
+        204,  // setregid32
+        170,  // setresgid
+        210,  // setresgid32
+        164,  // setresuid
+        208,  // setresuid32
+        70,   // setreuid
+        203,  // setreuid32
+        75,   // setrlimit
+        66,   // setsid
+        366,  // setsockopt
+        79,   // settimeofday
+        23,   // setuid
+        213,  // setuid32
+        226,  // setxattr
+        68,   // sgetmask
+        397,  // shmat
+        396,  // shmctl
+        398,  // shmdt
+        395,  // shmget
+        373,  // shutdown
+        67,   // sigaction
+        186,  // sigaltstack
+        48,   // signal
+        321,  // signalfd
+        327,  // signalfd4
+        73,   // sigpending
+        126,  // sigprocmask
+        119,  // sigreturn
+        72,   // sigsuspend
+        359,  // socket
+        102,  // socketcall
+        360,  // socketpair
+        313,  // splice
+        NONE, // spu_create
+        NONE, // spu_run
+        69,   // ssetmask
+        106,  // stat
+        195,  // stat64
+        99,   // statfs
+        268,  // statfs64
+        383,  // statx
+        25,   // stime
+        NONE, // subpage_prot
+        NONE, // swapcontext
+        115,  // swapoff
+        87,   // swapon
+        NONE, // switch_endian
+        83,   // symlink
+        304,  // symlinkat
+        36,   // sync
+        314,  // sync_file_range
+        NONE, // sync_file_range2
+        344,  // syncfs
+        NONE, // sys_debug_setcontext
+        NONE, // syscall
+        135,  // sysfs
+        116,  // sysinfo
+        103,  // syslog
+        NONE, // sysmips
+        315,  // tee
+        270,  // tgkill
+        13,   // time
+        259,  // timer_create
+        263,  // timer_delete
+        262,  // timer_getoverrun
+        261,  // timer_gettime
+        408,  // timer_gettime64
+        260,  // timer_settime
+        409,  // timer_settime64
+        322,  // timerfd_create
+        326,  // timerfd_gettime
+        410,  // timerfd_gettime64
+        325,  // timerfd_settime
+        411,  // timerfd_settime64
+        43,   // times
+        238,  // tkill
+        92,   // truncate
+        193,  // truncate64
+        191,  // ugetrlimit
+        60,   // umask
+        22,   // umount
+        52,   // umount2
+        122,  // uname
+        10,   // unlink
+        301,  // unlinkat
+        310,  // unshare
+        NONE, // unused109
+        NONE, // unused59
+        86,   // uselib
+        374,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        62,   // ustat
+        30,   // utime
+        320,  // utimensat
+        412,  // utimensat_time64
+        271,  // utimes
+        190,  // vfork
+        111,  // vhangup
+        166,  // vm86
+        113,  // vm86old
+        316,  // vmsplice
+        114,  // wait4
+        284,  // waitid
+        7,    // waitpid
+        4,    // write
+        146,  // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `x86`.
 pub static CONSTS: Consts = Consts {
@@ -572,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x800,
     map_noreserve: 0x4000,
     map_stack: 0x20000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x5401,     // TCGETS
+        0x5456,     // TIOCGLCKTRMIOS
+        0x5413,     // TIOCGWINSZ
+        0x5414,     // TIOCSWINSZ
+        0x541b,     // FIONREAD
+        0x5411,     // TIOCOUTQ
+        0x540b,     // TCFLSH
+        0x5412,     // TIOCSTI
+        0x540e,     // TIOCSCTTY
+        0x5422,     // TIOCNOTTY
+        0x540f,     // TIOCGPGRP
+        0x5410,     // TIOCSPGRP
+        0x5429,     // TIOCGSID
+        0x540c,     // TIOCEXCL
+        0x80045440, // TIOCGEXCL
+        0x540d,     // TIOCNXCL
+        0x5424,     // TIOCGETD
+        0x5423,     // TIOCSETD
+        0x5420,     // TIOCPKT
+        0x80045438, // TIOCGPKT
+        0x40045431, // TIOCSPTLCK
+        0x80045439, // TIOCGPTLCK
+        0x5441,     // TIOCGPTPEER
+        0x5419,     // TIOCGSOFTCAR
+        0x541a,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        10, // SIGUSR1
+        12, // SIGUSR2
+        19, // SIGSTOP
+        20, // SIGTSTP
+        21, // SIGTTIN
+        22, // SIGTTOU
+        7,  // SIGBUS
+        29, // SIGPOLL
+        29, // SIGIO
+        27, // SIGPROF
+        31, // SIGSYS
+        5,  // SIGTRAP
+        26, // SIGVTALRM
+        24, // SIGXCPU
+        25, // SIGXFSZ
+        16, // SIGSTKFLT
+        17, // SIGCHLD
+        18, // SIGCONT
+        23, // SIGURG
+        28, // SIGWINCH
+        30, // SIGPWR
+        0,  // SIGEMT
+    ],
 };

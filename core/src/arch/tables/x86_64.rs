@@ -6,467 +6,473 @@
 //! point or with sys_ni_syscall are left out. Constants: the uapi headers of arch/x86, and
 //! include/uapi/asm-generic where the arch has none.
 
-use crate::arch::Consts;
+use crate::arch::{Consts, SyscallTable, NONE};
 
-/// System call numbers of `x86_64`, sorted by name.
-pub static SYSCALLS: &[(&str, u32)] = &[
-    ("accept", 43),
-    ("accept4", 288),
-    ("access", 21),
-    ("acct", 163),
-    ("add_key", 248),
-    ("adjtimex", 159),
-    ("alarm", 37),
-    ("arch_prctl", 158),
-    ("bind", 49),
-    ("bpf", 321),
-    ("brk", 12),
-    ("capget", 125),
-    ("capset", 126),
-    ("chdir", 80),
-    ("chmod", 90),
-    ("chown", 92),
-    ("chroot", 161),
-    ("clock_adjtime", 305),
-    ("clock_getres", 229),
-    ("clock_gettime", 228),
-    ("clock_nanosleep", 230),
-    ("clock_settime", 227),
-    ("clone", 56),
-    ("clone3", 435),
-    ("close", 3),
-    ("close_range", 436),
-    ("connect", 42),
-    ("copy_file_range", 326),
-    ("creat", 85),
-    ("delete_module", 176),
-    ("dup", 32),
-    ("dup2", 33),
-    ("dup3", 292),
-    ("epoll_create", 213),
-    ("epoll_create1", 291),
-    ("epoll_ctl", 233),
-    ("epoll_pwait", 281),
-    ("epoll_pwait2", 441),
-    ("epoll_wait", 232),
-    ("eventfd", 284),
-    ("eventfd2", 290),
-    ("execve", 59),
-    ("execveat", 322),
-    ("exit", 60),
-    ("exit_group", 231),
-    ("faccessat", 269),
-    ("faccessat2", 439),
-    ("fadvise64", 221),
-    ("fallocate", 285),
-    ("fanotify_init", 300),
-    ("fanotify_mark", 301),
-    ("fchdir", 81),
-    ("fchmod", 91),
-    ("fchmodat", 268),
-    ("fchown", 93),
-    ("fchownat", 260),
-    ("fcntl", 72),
-    ("fdatasync", 75),
-    ("fgetxattr", 193),
-    ("finit_module", 313),
-    ("flistxattr", 196),
-    ("flock", 73),
-    ("fork", 57),
-    ("fremovexattr", 199),
-    ("fsconfig", 431),
-    ("fsetxattr", 190),
-    ("fsmount", 432),
-    ("fsopen", 430),
-    ("fspick", 433),
-    ("fstat", 5),
-    ("fstatfs", 138),
-    ("fsync", 74),
-    ("ftruncate", 77),
-    ("futex", 202),
-    ("futex_waitv", 449),
-    ("futimesat", 261),
-    ("get_mempolicy", 239),
-    ("get_robust_list", 274),
-    ("getcpu", 309),
-    ("getcwd", 79),
-    ("getdents", 78),
-    ("getdents64", 217),
-    ("getegid", 108),
-    ("geteuid", 107),
-    ("getgid", 104),
-    ("getgroups", 115),
-    ("getitimer", 36),
-    ("getpeername", 52),
-    ("getpgid", 121),
-    ("getpgrp", 111),
-    ("getpid", 39),
-    ("getppid", 110),
-    ("getpriority", 140),
-    ("getrandom", 318),
-    ("getresgid", 120),
-    ("getresuid", 118),
-    ("getrlimit", 97),
-    ("getrusage", 98),
-    ("getsid", 124),
-    ("getsockname", 51),
-    ("getsockopt", 55),
-    ("gettid", 186),
-    ("gettimeofday", 96),
-    ("getuid", 102),
-    ("getxattr", 191),
-    ("init_module", 175),
-    ("inotify_add_watch", 254),
-    ("inotify_init", 253),
-    ("inotify_init1", 294),
-    ("inotify_rm_watch", 255),
-    ("io_cancel", 210),
-    ("io_destroy", 207),
-    ("io_getevents", 208),
-    ("io_pgetevents", 333),
-    ("io_setup", 206),
-    ("io_submit", 209),
-    ("io_uring_enter", 426),
-    ("io_uring_register", 427),
-    ("io_uring_setup", 425),
-    ("ioctl", 16),
-    ("ioperm", 173),
-    ("iopl", 172),
-    ("ioprio_get", 252),
-    ("ioprio_set", 251),
-    ("kcmp", 312),
-    ("kexec_file_load", 320),
-    ("kexec_load", 246),
-    ("keyctl", 250),
-    ("kill", 62),
-    ("landlock_add_rule", 445),
-    ("landlock_create_ruleset", 444),
-    ("landlock_restrict_self", 446),
-    ("lchown", 94),
-    ("lgetxattr", 192),
-    ("link", 86),
-    ("linkat", 265),
-    ("listen", 50),
-    ("listxattr", 194),
-    ("llistxattr", 195),
-    ("lookup_dcookie", 212),
-    ("lremovexattr", 198),
-    ("lseek", 8),
-    ("lsetxattr", 189),
-    ("lstat", 6),
-    ("madvise", 28),
-    ("mbind", 237),
-    ("membarrier", 324),
-    ("memfd_create", 319),
-    ("memfd_secret", 447),
-    ("migrate_pages", 256),
-    ("mincore", 27),
-    ("mkdir", 83),
-    ("mkdirat", 258),
-    ("mknod", 133),
-    ("mknodat", 259),
-    ("mlock", 149),
-    ("mlock2", 325),
-    ("mlockall", 151),
-    ("mmap", 9),
-    ("modify_ldt", 154),
-    ("mount", 165),
-    ("mount_setattr", 442),
-    ("move_mount", 429),
-    ("move_pages", 279),
-    ("mprotect", 10),
-    ("mq_getsetattr", 245),
-    ("mq_notify", 244),
-    ("mq_open", 240),
-    ("mq_timedreceive", 243),
-    ("mq_timedsend", 242),
-    ("mq_unlink", 241),
-    ("mremap", 25),
-    ("msgctl", 71),
-    ("msgget", 68),
-    ("msgrcv", 70),
-    ("msgsnd", 69),
-    ("msync", 26),
-    ("munlock", 150),
-    ("munlockall", 152),
-    ("munmap", 11),
-    ("name_to_handle_at", 303),
-    ("nanosleep", 35),
-    ("newfstatat", 262),
-    ("open", 2),
-    ("open_by_handle_at", 304),
-    ("open_tree", 428),
-    ("openat", 257),
-    ("openat2", 437),
-    ("pause", 34),
-    ("perf_event_open", 298),
-    ("personality", 135),
-    ("pidfd_getfd", 438),
-    ("pidfd_open", 434),
-    ("pidfd_send_signal", 424),
-    ("pipe", 22),
-    ("pipe2", 293),
-    ("pivot_root", 155),
-    ("pkey_alloc", 330),
-    ("pkey_free", 331),
-    ("pkey_mprotect", 329),
-    ("poll", 7),
-    ("ppoll", 271),
-    ("prctl", 157),
-    ("pread64", 17),
-    ("preadv", 295),
-    ("preadv2", 327),
-    ("prlimit64", 302),
-    ("process_madvise", 440),
-    ("process_mrelease", 448),
-    ("process_vm_readv", 310),
-    ("process_vm_writev", 311),
-    ("pselect6", 270),
-    ("ptrace", 101),
-    ("pwrite64", 18),
-    ("pwritev", 296),
-    ("pwritev2", 328),
-    ("quotactl", 179),
-    ("quotactl_fd", 443),
-    ("read", 0),
-    ("readahead", 187),
-    ("readlink", 89),
-    ("readlinkat", 267),
-    ("readv", 19),
-    ("reboot", 169),
-    ("recvfrom", 45),
-    ("recvmmsg", 299),
-    ("recvmsg", 47),
-    ("remap_file_pages", 216),
-    ("removexattr", 197),
-    ("rename", 82),
-    ("renameat", 264),
-    ("renameat2", 316),
-    ("request_key", 249),
-    ("restart_syscall", 219),
-    ("rmdir", 84),
-    ("rseq", 334),
-    ("rt_sigaction", 13),
-    ("rt_sigpending", 127),
-    ("rt_sigprocmask", 14),
-    ("rt_sigqueueinfo", 129),
-    ("rt_sigreturn", 15),
-    ("rt_sigsuspend", 130),
-    ("rt_sigtimedwait", 128),
-    ("rt_tgsigqueueinfo", 297),
-    ("sched_get_priority_max", 146),
-    ("sched_get_priority_min", 147),
-    ("sched_getaffinity", 204),
-    ("sched_getattr", 315),
-    ("sched_getparam", 143),
-    ("sched_getscheduler", 145),
-    ("sched_rr_get_interval", 148),
-    ("sched_setaffinity", 203),
-    ("sched_setattr", 314),
-    ("sched_setparam", 142),
-    ("sched_setscheduler", 144),
-    ("sched_yield", 24),
-    ("seccomp", 317),
-    ("select", 23),
-    ("semctl", 66),
-    ("semget", 64),
-    ("semop", 65),
-    ("semtimedop", 220),
-    ("sendfile", 40),
-    ("sendmmsg", 307),
-    ("sendmsg", 46),
-    ("sendto", 44),
-    ("set_mempolicy", 238),
-    ("set_mempolicy_home_node", 450),
-    ("set_robust_list", 273),
-    ("set_tid_address", 218),
-    ("setdomainname", 171),
-    ("setfsgid", 123),
-    ("setfsuid", 122),
-    ("setgid", 106),
-    ("setgroups", 116),
-    ("sethostname", 170),
-    ("setitimer", 38),
-    ("setns", 308),
-    ("setpgid", 109),
-    ("setpriority", 141),
-    ("setregid", 114),
-    ("setresgid", 119),
-    ("setresuid", 117),
-    ("setreuid", 113),
-    ("setrlimit", 160),
-    ("setsid", 112),
-    ("setsockopt", 54),
-    ("settimeofday", 164),
-    ("setuid", 105),
-    ("setxattr", 188),
-    ("shmat", 30),
-    ("shmctl", 31),
-    ("shmdt", 67),
-    ("shmget", 29),
-    ("shutdown", 48),
-    ("sigaltstack", 131),
-    ("signalfd", 282),
-    ("signalfd4", 289),
-    ("socket", 41),
-    ("socketpair", 53),
-    ("splice", 275),
-    ("stat", 4),
-    ("statfs", 137),
-    ("statx", 332),
-    ("swapoff", 168),
-    ("swapon", 167),
-    ("symlink", 88),
-    ("symlinkat", 266),
-    ("sync", 162),
-    ("sync_file_range", 277),
-    ("syncfs", 306),
-    ("sysfs", 139),
-    ("sysinfo", 99),
-    ("syslog", 103),
-    ("tee", 276),
-    ("tgkill", 234),
-    ("time", 201),
-    ("timer_create", 222),
-    ("timer_delete", 226),
-    ("timer_getoverrun", 225),
-    ("timer_gettime", 224),
-    ("timer_settime", 223),
-    ("timerfd_create", 283),
-    ("timerfd_gettime", 287),
-    ("timerfd_settime", 286),
-    ("times", 100),
-    ("tkill", 200),
-    ("truncate", 76),
-    ("umask", 95),
-    ("umount2", 166),
-    ("uname", 63),
-    ("unlink", 87),
-    ("unlinkat", 263),
-    ("unshare", 272),
-    ("userfaultfd", 323),
-    ("ustat", 136),
-    ("utime", 132),
-    ("utimensat", 280),
-    ("utimes", 235),
-    ("vfork", 58),
-    ("vhangup", 153),
-    ("vmsplice", 278),
-    ("wait4", 61),
-    ("waitid", 247),
-    ("write", 1),
-    ("writev", 20),
-];
-
-/// TTY and console ioctl requests of `x86_64`, in the order of syd's list.
-pub static IOCTLS: &[(&str, u32)] = &[
-    ("TCGETS", 0x5401),
-    ("TIOCGLCKTRMIOS", 0x5456),
-    ("TIOCGWINSZ", 0x5413),
-    ("TIOCSWINSZ", 0x5414),
-    ("FIONREAD", 0x541b),
-    ("TIOCOUTQ", 0x5411),
-    ("TCFLSH", 0x540b),
-    ("TIOCSTI", 0x5412),
-    ("TIOCSCTTY", 0x540e),
-    ("TIOCNOTTY", 0x5422),
-    ("TIOCGPGRP", 0x540f),
-    ("TIOCSPGRP", 0x5410),
-    ("TIOCGSID", 0x5429),
-    ("TIOCEXCL", 0x540c),
-    ("TIOCGEXCL", 0x80045440),
-    ("TIOCNXCL", 0x540d),
-    ("TIOCGETD", 0x5424),
-    ("TIOCSETD", 0x5423),
-    ("TIOCPKT", 0x5420),
-    ("TIOCGPKT", 0x80045438),
-    ("TIOCSPTLCK", 0x40045431),
-    ("TIOCGPTLCK", 0x80045439),
-    ("TIOCGPTPEER", 0x5441),
-    ("TIOCGSOFTCAR", 0x5419),
-    ("TIOCSSOFTCAR", 0x541a),
-    ("KDGETLED", 0x4b31),
-    ("KDSETLED", 0x4b32),
-    ("KDGKBLED", 0x4b64),
-    ("KDSKBLED", 0x4b65),
-    ("KDGKBTYPE", 0x4b33),
-    ("KDGETMODE", 0x4b3b),
-    ("KDSETMODE", 0x4b3a),
-    ("KDMKTONE", 0x4b30),
-    ("KIOCSOUND", 0x4b2f),
-    ("GIO_CMAP", 0x4b70),
-    ("PIO_CMAP", 0x4b71),
-    ("GIO_FONT", 0x4b60),
-    ("PIO_FONT", 0x4b61),
-    ("GIO_FONTX", 0x4b6b),
-    ("PIO_FONTX", 0x4b6c),
-    ("PIO_FONTRESET", 0x4b6d),
-    ("GIO_SCRNMAP", 0x4b40),
-    ("PIO_SCRNMAP", 0x4b41),
-    ("GIO_UNISCRNMAP", 0x4b69),
-    ("PIO_UNISCRNMAP", 0x4b6a),
-    ("GIO_UNIMAP", 0x4b66),
-    ("PIO_UNIMAP", 0x4b67),
-    ("PIO_UNIMAPCLR", 0x4b68),
-    ("KDGKBMODE", 0x4b44),
-    ("KDSKBMODE", 0x4b45),
-    ("KDGKBMETA", 0x4b62),
-    ("KDSKBMETA", 0x4b63),
-    ("KDGKBENT", 0x4b46),
-    ("KDSKBENT", 0x4b47),
-    ("KDGKBSENT", 0x4b48),
-    ("KDSKBSENT", 0x4b49),
-    ("KDGKBDIACR", 0x4b4a),
-    ("KDGETKEYCODE", 0x4b4c),
-    ("KDSETKEYCODE", 0x4b4d),
-    ("KDSIGACCEPT", 0x4b4e),
-    ("VT_OPENQRY", 0x5600),
-    ("VT_GETMODE", 0x5601),
-    ("VT_SETMODE", 0x5602),
-    ("VT_GETSTATE", 0x5603),
-    ("VT_RELDISP", 0x5605),
-    ("VT_ACTIVATE", 0x5606),
-    ("VT_WAITACTIVE", 0x5607),
-    ("VT_DISALLOCATE", 0x5608),
-    ("VT_RESIZE", 0x5609),
-    ("VT_RESIZEX", 0x560a),
-];
-
-/// Signal numbers of `x86_64`.
-pub static SIGNALS: &[(&str, u32)] = &[
-    ("SIGHUP", 1),
-    ("SIGINT", 2),
-    ("SIGQUIT", 3),
-    ("SIGILL", 4),
-    ("SIGABRT", 6),
-    ("SIGFPE", 8),
-    ("SIGKILL", 9),
-    ("SIGSEGV", 11),
-    ("SIGPIPE", 13),
-    ("SIGALRM", 14),
-    ("SIGTERM", 15),
-    ("SIGUSR1", 10),
-    ("SIGUSR2", 12),
-    ("SIGSTOP", 19),
-    ("SIGTSTP", 20),
-    ("SIGTTIN", 21),
-    ("SIGTTOU", 22),
-    ("SIGBUS", 7),
-    ("SIGPOLL", 29),
-    ("SIGIO", 29),
-    ("SIGPROF", 27),
-    ("SIGSYS", 31),
-    ("SIGTRAP", 5),
-    ("SIGVTALRM", 26),
-    ("SIGXCPU", 24),
-    ("SIGXFSZ", 25),
-    ("SIGSTKFLT", 16),
-    ("SIGCHLD", 17),
-    ("SIGCONT", 18),
-    ("SIGURG", 23),
-    ("SIGWINCH", 28),
-    ("SIGPWR", 30),
-];
+/// System call numbers of `x86_64`, one per name of `SYSCALL_NAMES`, encoded as
+/// [`SyscallTable`] says.
+pub static SYSCALLS: SyscallTable = SyscallTable {
+    low_base: 0x0,
+    high_base: 0x0,
+    nrs: [
+        NONE, // _llseek
+        NONE, // _newselect
+        43,   // accept
+        288,  // accept4
+        21,   // access
+        163,  // acct
+        248,  // add_key
+        159,  // adjtimex
+        37,   // alarm
+        158,  // arch_prctl
+        NONE, // arm_fadvise64_64
+        NONE, // arm_sync_file_range
+        49,   // bind
+        321,  // bpf
+        NONE, // breakpoint
+        12,   // brk
+        NONE, // cachectl
+        NONE, // cacheflush
+        125,  // capget
+        126,  // capset
+        80,   // chdir
+        90,   // chmod
+        92,   // chown
+        NONE, // chown32
+        161,  // chroot
+        305,  // clock_adjtime
+        NONE, // clock_adjtime64
+        229,  // clock_getres
+        NONE, // clock_getres_time64
+        228,  // clock_gettime
+        NONE, // clock_gettime64
+        230,  // clock_nanosleep
+        NONE, // clock_nanosleep_time64
+        227,  // clock_settime
+        NONE, // clock_settime64
+        56,   // clone
+        435,  // clone3
+        3,    // close
+        436,  // close_range
+        42,   // connect
+        326,  // copy_file_range
+        85,   // creat
+        176,  // delete_module
+        32,   // dup
+        33,   // dup2
+        292,  // dup3
+        213,  // epoll_create
+        291,  // epoll_create1
+        233,  // epoll_ctl
+        281,  // epoll_pwait
+        441,  // epoll_pwait2
+        232,  // epoll_wait
+        284,  // eventfd
+        290,  // eventfd2
+        59,   // execve
+        322,  // execveat
+        60,   // exit
+        231,  // exit_group
+        269,  // faccessat
+        439,  // faccessat2
+        221,  // fadvise64
+        NONE, // fadvise64_64
+        285,  // fallocate
+        300,  // fanotify_init
+        301,  // fanotify_mark
+        81,   // fchdir
+        91,   // fchmod
+        268,  // fchmodat
+        93,   // fchown
+        NONE, // fchown32
+        260,  // fchownat
+        72,   // fcntl
+        NONE, // fcntl64
+        75,   // fdatasync
+        193,  // fgetxattr
+        313,  // finit_module
+        196,  // flistxattr
+        73,   // flock
+        57,   // fork
+        199,  // fremovexattr
+        431,  // fsconfig
+        190,  // fsetxattr
+        432,  // fsmount
+        430,  // fsopen
+        433,  // fspick
+        5,    // fstat
+        NONE, // fstat64
+        NONE, // fstatat64
+        138,  // fstatfs
+        NONE, // fstatfs64
+        74,   // fsync
+        77,   // ftruncate
+        NONE, // ftruncate64
+        202,  // futex
+        NONE, // futex_time64
+        449,  // futex_waitv
+        261,  // futimesat
+        239,  // get_mempolicy
+        274,  // get_robust_list
+        NONE, // get_thread_area
+        NONE, // get_tls
+        309,  // getcpu
+        79,   // getcwd
+        78,   // getdents
+        217,  // getdents64
+        108,  // getegid
+        NONE, // getegid32
+        107,  // geteuid
+        NONE, // geteuid32
+        104,  // getgid
+        NONE, // getgid32
+        115,  // getgroups
+        NONE, // getgroups32
+        36,   // getitimer
+        52,   // getpeername
+        121,  // getpgid
+        111,  // getpgrp
+        39,   // getpid
+        110,  // getppid
+        140,  // getpriority
+        318,  // getrandom
+        120,  // getresgid
+        NONE, // getresgid32
+        118,  // getresuid
+        NONE, // getresuid32
+        97,   // getrlimit
+        98,   // getrusage
+        124,  // getsid
+        51,   // getsockname
+        55,   // getsockopt
+        186,  // gettid
+        96,   // gettimeofday
+        102,  // getuid
+        NONE, // getuid32
+        191,  // getxattr
+        175,  // init_module
+        254,  // inotify_add_watch
+        253,  // inotify_init
+        294,  // inotify_init1
+        255,  // inotify_rm_watch
+        210,  // io_cancel
+        207,  // io_destroy
+        208,  // io_getevents
+        333,  // io_pgetevents
+        NONE, // io_pgetevents_time64
+        206,  // io_setup
+        209,  // io_submit
+        426,  // io_uring_enter
+        427,  // io_uring_register
+        425,  // io_uring_setup
+        16,   // ioctl
+        173,  // ioperm
+        172,  // iopl
+        252,  // ioprio_get
+        251,  // ioprio_set
+        NONE, // ipc
+        312,  // kcmp
+        320,  // kexec_file_load
+        246,  // kexec_load
+        250,  // keyctl
+        62,   // kill
+        445,  // landlock_add_rule
+        444,  // landlock_create_ruleset
+        446,  // landlock_restrict_self
+        94,   // lchown
+        NONE, // lchown32
+        192,  // lgetxattr
+        86,   // link
+        265,  // linkat
+        50,   // listen
+        194,  // listxattr
+        195,  // llistxattr
+        212,  // lookup_dcookie
+        198,  // lremovexattr
+        8,    // lseek
+        189,  // lsetxattr
+        6,    // lstat
+        NONE, // lstat64
+        28,   // madvise
+        237,  // mbind
+        324,  // membarrier
+        319,  // memfd_create
+        447,  // memfd_secret
+        256,  // migrate_pages
+        27,   // mincore
+        83,   // mkdir
+        258,  // mkdirat
+        133,  // mknod
+        259,  // mknodat
+        149,  // mlock
+        325,  // mlock2
+        151,  // mlockall
+        9,    // mmap
+        NONE, // mmap2
+        154,  // modify_ldt
+        165,  // mount
+        442,  // mount_setattr
+        429,  // move_mount
+        279,  // move_pages
+        10,   // mprotect
+        245,  // mq_getsetattr
+        244,  // mq_notify
+        240,  // mq_open
+        243,  // mq_timedreceive
+        NONE, // mq_timedreceive_time64
+        242,  // mq_timedsend
+        NONE, // mq_timedsend_time64
+        241,  // mq_unlink
+        25,   // mremap
+        71,   // msgctl
+        68,   // msgget
+        70,   // msgrcv
+        69,   // msgsnd
+        26,   // msync
+        150,  // munlock
+        152,  // munlockall
+        11,   // munmap
+        303,  // name_to_handle_at
+        35,   // nanosleep
+        262,  // newfstatat
+        NONE, // nice
+        NONE, // oldfstat
+        NONE, // oldlstat
+        NONE, // oldolduname
+        NONE, // oldstat
+        NONE, // olduname
+        2,    // open
+        304,  // open_by_handle_at
+        428,  // open_tree
+        257,  // openat
+        437,  // openat2
+        34,   // pause
+        NONE, // pciconfig_iobase
+        NONE, // pciconfig_read
+        NONE, // pciconfig_write
+        298,  // perf_event_open
+        135,  // personality
+        438,  // pidfd_getfd
+        434,  // pidfd_open
+        424,  // pidfd_send_signal
+        22,   // pipe
+        293,  // pipe2
+        155,  // pivot_root
+        330,  // pkey_alloc
+        331,  // pkey_free
+        329,  // pkey_mprotect
+        7,    // poll
+        271,  // ppoll
+        NONE, // ppoll_time64
+        157,  // prctl
+        17,   // pread64
+        295,  // preadv
+        327,  // preadv2
+        302,  // prlimit64
+        440,  // process_madvise
+        448,  // process_mrelease
+        310,  // process_vm_readv
+        311,  // process_vm_writev
+        270,  // pselect6
+        NONE, // pselect6_time64
+        101,  // ptrace
+        18,   // pwrite64
+        296,  // pwritev
+        328,  // pwritev2
+        179,  // quotactl
+        443,  // quotactl_fd
+        0,    // read
+        187,  // readahead
+        NONE, // readdir
+        89,   // readlink
+        267,  // readlinkat
+        19,   // readv
+        169,  // reboot
+        NONE, // recv
+        45,   // recvfrom
+        299,  // recvmmsg
+        NONE, // recvmmsg_time64
+        47,   // recvmsg
+        216,  // remap_file_pages
+        197,  // removexattr
+        82,   // rename
+        264,  // renameat
+        316,  // renameat2
+        249,  // request_key
+        219,  // restart_syscall
+        NONE, // riscv_flush_icache
+        84,   // rmdir
+        334,  // rseq
+        13,   // rt_sigaction
+        127,  // rt_sigpending
+        14,   // rt_sigprocmask
+        129,  // rt_sigqueueinfo
+        15,   // rt_sigreturn
+        130,  // rt_sigsuspend
+        128,  // rt_sigtimedwait
+        NONE, // rt_sigtimedwait_time64
+        297,  // rt_tgsigqueueinfo
+        NONE, // rtas
+        NONE, // s390_guarded_storage
+        NONE, // s390_pci_mmio_read
+        NONE, // s390_pci_mmio_write
+        NONE, // s390_runtime_instr
+        NONE, // s390_sthyi
+        146,  // sched_get_priority_max
+        147,  // sched_get_priority_min
+        204,  // sched_getaffinity
+        315,  // sched_getattr
+        143,  // sched_getparam
+        145,  // sched_getscheduler
+        148,  // sched_rr_get_interval
+        NONE, // sched_rr_get_interval_time64
+        203,  // sched_setaffinity
+        314,  // sched_setattr
+        142,  // sched_setparam
+        144,  // sched_setscheduler
+        24,   // sched_yield
+        317,  // seccomp
+        23,   // select
+        66,   // semctl
+        64,   // semget
+        65,   // semop
+        220,  // semtimedop
+        NONE, // semtimedop_time64
+        NONE, // send
+        40,   // sendfile
+        NONE, // sendfile64
+        307,  // sendmmsg
+        46,   // sendmsg
+        44,   // sendto
+        238,  // set_mempolicy
+        450,  // set_mempolicy_home_node
+        273,  // set_robust_list
+        NONE, // set_thread_area
+        218,  // set_tid_address
+        NONE, // set_tls
+        171,  // setdomainname
+        123,  // setfsgid
+        NONE, // setfsgid32
+        122,  // setfsuid
+        NONE, // setfsuid32
+        106,  // setgid
+        NONE, // setgid32
+        116,  // setgroups
+        NONE, // setgroups32
+        170,  // sethostname
+        38,   // setitimer
+        308,  // setns
+        109,  // setpgid
+        141,  // setpriority
+        114,  // setregid
+        NONE, // setregid32
+        119,  // setresgid
+        NONE, // setresgid32
+        117,  // setresuid
+        NONE, // setresuid32
+        113,  // setreuid
+        NONE, // setreuid32
+        160,  // setrlimit
+        112,  // setsid
+        54,   // setsockopt
+        164,  // settimeofday
+        105,  // setuid
+        NONE, // setuid32
+        188,  // setxattr
+        NONE, // sgetmask
+        30,   // shmat
+        31,   // shmctl
+        67,   // shmdt
+        29,   // shmget
+        48,   // shutdown
+        NONE, // sigaction
+        131,  // sigaltstack
+        NONE, // signal
+        282,  // signalfd
+        289,  // signalfd4
+        NONE, // sigpending
+        NONE, // sigprocmask
+        NONE, // sigreturn
+        NONE, // sigsuspend
+        41,   // socket
+        NONE, // socketcall
+        53,   // socketpair
+        275,  // splice
+        NONE, // spu_create
+        NONE, // spu_run
+        NONE, // ssetmask
+        4,    // stat
+        NONE, // stat64
+        137,  // statfs
+        NONE, // statfs64
+        332,  // statx
+        NONE, // stime
+        NONE, // subpage_prot
+        NONE, // swapcontext
+        168,  // swapoff
+        167,  // swapon
+        NONE, // switch_endian
+        88,   // symlink
+        266,  // symlinkat
+        162,  // sync
+        277,  // sync_file_range
+        NONE, // sync_file_range2
+        306,  // syncfs
+        NONE, // sys_debug_setcontext
+        NONE, // syscall
+        139,  // sysfs
+        99,   // sysinfo
+        103,  // syslog
+        NONE, // sysmips
+        276,  // tee
+        234,  // tgkill
+        201,  // time
+        222,  // timer_create
+        226,  // timer_delete
+        225,  // timer_getoverrun
+        224,  // timer_gettime
+        NONE, // timer_gettime64
+        223,  // timer_settime
+        NONE, // timer_settime64
+        283,  // timerfd_create
+        287,  // timerfd_gettime
+        NONE, // timerfd_gettime64
+        286,  // timerfd_settime
+        NONE, // timerfd_settime64
+        100,  // times
+        200,  // tkill
+        76,   // truncate
+        NONE, // truncate64
+        NONE, // ugetrlimit
+        95,   // umask
+        NONE, // umount
+        166,  // umount2
+        63,   // uname
+        87,   // unlink
+        263,  // unlinkat
+        272,  // unshare
+        NONE, // unused109
+        NONE, // unused59
+        NONE, // uselib
+        323,  // userfaultfd
+        NONE, // usr26
+        NONE, // usr32
+        136,  // ustat
+        132,  // utime
+        280,  // utimensat
+        NONE, // utimensat_time64
+        235,  // utimes
+        58,   // vfork
+        153,  // vhangup
+        NONE, // vm86
+        NONE, // vm86old
+        278,  // vmsplice
+        61,   // wait4
+        247,  // waitid
+        NONE, // waitpid
+        1,    // write
+        20,   // writev
+    ],
+};
 
 /// Open, mmap, ioctl and signal constants of `x86_64`.
 pub static CONSTS: Consts = Consts {
@@ -498,6 +504,111 @@ pub static CONSTS: Consts = Consts {
     map_denywrite: 0x800,
     map_noreserve: 0x4000,
     map_stack: 0x20000,
-    ioctls: IOCTLS,
-    signals: SIGNALS,
+    ioctls: [
+        0x5401,     // TCGETS
+        0x5456,     // TIOCGLCKTRMIOS
+        0x5413,     // TIOCGWINSZ
+        0x5414,     // TIOCSWINSZ
+        0x541b,     // FIONREAD
+        0x5411,     // TIOCOUTQ
+        0x540b,     // TCFLSH
+        0x5412,     // TIOCSTI
+        0x540e,     // TIOCSCTTY
+        0x5422,     // TIOCNOTTY
+        0x540f,     // TIOCGPGRP
+        0x5410,     // TIOCSPGRP
+        0x5429,     // TIOCGSID
+        0x540c,     // TIOCEXCL
+        0x80045440, // TIOCGEXCL
+        0x540d,     // TIOCNXCL
+        0x5424,     // TIOCGETD
+        0x5423,     // TIOCSETD
+        0x5420,     // TIOCPKT
+        0x80045438, // TIOCGPKT
+        0x40045431, // TIOCSPTLCK
+        0x80045439, // TIOCGPTLCK
+        0x5441,     // TIOCGPTPEER
+        0x5419,     // TIOCGSOFTCAR
+        0x541a,     // TIOCSSOFTCAR
+        0x4b31,     // KDGETLED
+        0x4b32,     // KDSETLED
+        0x4b64,     // KDGKBLED
+        0x4b65,     // KDSKBLED
+        0x4b33,     // KDGKBTYPE
+        0x4b3b,     // KDGETMODE
+        0x4b3a,     // KDSETMODE
+        0x4b30,     // KDMKTONE
+        0x4b2f,     // KIOCSOUND
+        0x4b70,     // GIO_CMAP
+        0x4b71,     // PIO_CMAP
+        0x4b60,     // GIO_FONT
+        0x4b61,     // PIO_FONT
+        0x4b6b,     // GIO_FONTX
+        0x4b6c,     // PIO_FONTX
+        0x4b6d,     // PIO_FONTRESET
+        0x4b40,     // GIO_SCRNMAP
+        0x4b41,     // PIO_SCRNMAP
+        0x4b69,     // GIO_UNISCRNMAP
+        0x4b6a,     // PIO_UNISCRNMAP
+        0x4b66,     // GIO_UNIMAP
+        0x4b67,     // PIO_UNIMAP
+        0x4b68,     // PIO_UNIMAPCLR
+        0x4b44,     // KDGKBMODE
+        0x4b45,     // KDSKBMODE
+        0x4b62,     // KDGKBMETA
+        0x4b63,     // KDSKBMETA
+        0x4b46,     // KDGKBENT
+        0x4b47,     // KDSKBENT
+        0x4b48,     // KDGKBSENT
+        0x4b49,     // KDSKBSENT
+        0x4b4a,     // KDGKBDIACR
+        0x4b4c,     // KDGETKEYCODE
+        0x4b4d,     // KDSETKEYCODE
+        0x4b4e,     // KDSIGACCEPT
+        0x5600,     // VT_OPENQRY
+        0x5601,     // VT_GETMODE
+        0x5602,     // VT_SETMODE
+        0x5603,     // VT_GETSTATE
+        0x5605,     // VT_RELDISP
+        0x5606,     // VT_ACTIVATE
+        0x5607,     // VT_WAITACTIVE
+        0x5608,     // VT_DISALLOCATE
+        0x5609,     // VT_RESIZE
+        0x560a,     // VT_RESIZEX
+    ],
+    signals: [
+        1,  // SIGHUP
+        2,  // SIGINT
+        3,  // SIGQUIT
+        4,  // SIGILL
+        6,  // SIGABRT
+        8,  // SIGFPE
+        9,  // SIGKILL
+        11, // SIGSEGV
+        13, // SIGPIPE
+        14, // SIGALRM
+        15, // SIGTERM
+        10, // SIGUSR1
+        12, // SIGUSR2
+        19, // SIGSTOP
+        20, // SIGTSTP
+        21, // SIGTTIN
+        22, // SIGTTOU
+        7,  // SIGBUS
+        29, // SIGPOLL
+        29, // SIGIO
+        27, // SIGPROF
+        31, // SIGSYS
+        5,  // SIGTRAP
+        26, // SIGVTALRM
+        24, // SIGXCPU
+        25, // SIGXFSZ
+        16, // SIGSTKFLT
+        17, // SIGCHLD
+        18, // SIGCONT
+        23, // SIGURG
+        28, // SIGWINCH
+        30, // SIGPWR
+        0,  // SIGEMT
+    ],
 };
