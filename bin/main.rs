@@ -17,6 +17,7 @@ mod profiles;
 mod selftest;
 mod setup;
 mod supervise;
+mod vecmap;
 
 use alloc::ffi::CString;
 use alloc::vec::Vec;

@@ -1,6 +1,5 @@
 //! The supervisor: receives notifications, decides with the core, answers (SPEC §2.7 and on).
 
-use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::ffi::CStr;
@@ -16,6 +15,7 @@ use syd_core::syscall::{
 use crate::mem::{self, Method};
 use crate::path::{self, Base, Follow, PathBuf, Resolve, Tracee};
 use crate::sys::{self, AddFd, Answer, Errno, Fd, Notif, Pid, Status};
+use crate::vecmap::VecMap;
 
 /// errno values (asm-generic).
 pub(crate) mod e {
@@ -72,9 +72,9 @@ pub struct Supervisor {
     pub(crate) global: Global,
     startup: Rc<TaskPolicy>,
     startup_lock: Lock,
-    pub(crate) tasks: BTreeMap<i32, Task>,
+    pub(crate) tasks: VecMap<i32, Task>,
     /// Thread id -> (thread group id, start time of the thread).
-    tids: BTreeMap<i32, (i32, u64)>,
+    tids: VecMap<i32, (i32, u64)>,
     inserted: usize,
     calls: Vec<Call>,
     /// The command's first process.
@@ -125,7 +125,7 @@ impl Supervisor {
                 }
             }
         }
-        calls.sort_by_key(|c| (c.audit, c.nr));
+        calls.sort_unstable_by_key(|c| (c.audit, c.nr));
         calls.dedup_by_key(|c| (c.audit, c.nr));
         let _ = sys::notif_set_sync_wake_up(&listener);
         Supervisor {
@@ -133,8 +133,8 @@ impl Supervisor {
             global: sandbox.global.clone(),
             startup: Rc::new(sandbox.task.clone()),
             startup_lock: sandbox.task.lock,
-            tasks: BTreeMap::new(),
-            tids: BTreeMap::new(),
+            tasks: VecMap::new(),
+            tids: VecMap::new(),
             inserted: 0,
             calls,
             eldest,
