@@ -27,7 +27,7 @@ const USAGE: &str = "\
 usage: syd-bench [--quick] [--only W1,W3,...] [--reps N] [--json FILE] [--syd PATH] [--keep]
   --quick      small sizes and one repetition: a smoke run of a few seconds
   --only LIST  run only these workloads (W1..W5, or a row key such as W1-stat); repeatable
-  --reps N     repetitions per mode (default 5, quick 1)
+  --reps N     repetitions per mode (default 4, quick 1)
   --json FILE  also write every sample and summary as JSON lines to FILE
   --syd PATH   the syd binary (default: `syd` next to this program)
   --keep       keep the temporary directory (its path is printed)";
@@ -107,7 +107,7 @@ const FULL: Sizes = Sizes {
     files: 5_000,
     c_files: 40,
     execs: 2_000,
-    reps: 5,
+    reps: 4,
 };
 
 /// A tenth of everything and one repetition: checks that every cell works.
@@ -665,6 +665,7 @@ fn bench(opts: &Opts) -> Result<(), String> {
         work::mkdir(&root.join(sub))?;
     }
     let ctx = Ctx { root, syd, me };
+    let load_start = loadavg();
     let rows = setup(&ctx.root, sizes, &opts.only)?;
     if rows.is_empty() {
         return Err(format!("--only {}: no such workload", opts.only.join(",")));
@@ -762,6 +763,7 @@ fn bench(opts: &Opts) -> Result<(), String> {
         results.push(cells);
     }
     let size = binary_size(&ctx);
+    let load = (load_start, loadavg());
     if let Some(f) = json.as_mut() {
         writeln!(
             f,
@@ -771,9 +773,25 @@ fn bench(opts: &Opts) -> Result<(), String> {
             json_num(size.1)
         )
         .map_err(|e| format!("--json: {e}"))?;
+        writeln!(
+            f,
+            "{{\"type\":\"run\",\"reps\":{},\"loadavg_start\":{},\"loadavg_end\":{}}}",
+            sizes.reps,
+            json_str(&load.0),
+            json_str(&load.1)
+        )
+        .map_err(|e| format!("--json: {e}"))?;
     }
-    print_report(&ctx, sizes, &rows, &results, size);
+    print_report(&ctx, sizes, &rows, &results, size, &load);
     Ok(())
+}
+
+/// The 1-minute load average (`/proc/loadavg`), to judge how quiet the machine was.
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".to_string())
 }
 
 /// syd's size as built and after `strip` of a copy (`None` if `strip` is missing or fails).
@@ -829,16 +847,20 @@ fn print_report(
     rows: &[Workload],
     results: &[[Cell; 3]],
     size: (Option<u64>, Option<u64>),
+    load: &(String, String),
 ) {
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     println!();
     println!(
-        "syd-bench: {} repetition(s) per mode, kernel {}, {cpus} CPU(s); times in seconds, \
-         median (min-max)",
+        "syd-bench: {} repetition(s) per mode, kernel {}, {cpus} CPU(s), load average {} at \
+         the start and {} at the end",
         sizes.reps,
-        kernel.trim()
+        kernel.trim(),
+        load.0,
+        load.1
     );
+    println!("times in seconds, median (min-max)");
     let mut table = vec![vec![
         "workload".to_string(),
         "native".to_string(),
