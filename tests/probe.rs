@@ -519,7 +519,8 @@ fn race_open_counts_every_iteration() {
     assert_eq!(total, 300, "{out:?}");
     assert_eq!(counts[2].1, 0, "{out:?}");
     assert!(counts[0].1 + counts[1].1 >= 270, "{out:?}");
-    assert!(t.0.join("a/f").exists());
+    // Which file each open hits depends on scheduling; an allowed open creates the file.
+    assert_eq!(t.0.join("a/f").exists(), counts[1].1 > 0, "{out:?}");
 }
 
 #[test]
