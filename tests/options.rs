@@ -431,7 +431,7 @@ fn chroot_then_chdir_inside_it() {
 
 /// The directories `-D tmp` made for syd's with pid `pid`.
 fn tmp_dirs_of(pid: u32) -> Vec<PathBuf> {
-    let prefix = format!("syd-2-{}-{pid}-", unsafe_uid());
+    let prefix = format!("syd-2-{}-{pid}-", own_uid());
     std::fs::read_dir("/tmp")
         .unwrap()
         .filter_map(|e| {
@@ -444,8 +444,8 @@ fn tmp_dirs_of(pid: u32) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The real uid of the tests (from /proc).
-fn unsafe_uid() -> u32 {
+/// The uid of the tests (the owner of /proc/self; the tests do not run set-uid).
+fn own_uid() -> u32 {
     std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap()
 }
 
@@ -464,7 +464,7 @@ fn chdir_tmp_makes_a_private_directory() {
     assert_eq!(dirs, [PathBuf::from(cwd)], "{out:?}");
     let meta = std::fs::metadata(cwd).unwrap();
     assert_eq!(meta.mode() & 0o7777, 0o700);
-    assert_eq!(meta.uid(), unsafe_uid());
+    assert_eq!(meta.uid(), own_uid());
     // Not removed at exit.
     assert!(Path::new(cwd).is_dir());
     let _ = std::fs::remove_dir_all(cwd);
@@ -479,9 +479,13 @@ fn chdir_tmp_makes_a_private_directory() {
             "-m",
             "core/sandbox/write:allow",
         ],
-        "mkdir d && cd d && cd .. && echo in; cd / || echo out",
+        "mkdir d && cd d && cd .. && echo in; cd / || echo out; echo $PPID",
     );
-    assert_eq!(out.stdout, "in\nout\n", "{out:?}");
+    let ppid = out.stdout.lines().nth(2).unwrap().parse::<u32>().unwrap();
+    for d in tmp_dirs_of(ppid) {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    assert_eq!(out.stdout, format!("in\nout\n{ppid}\n"), "{out:?}");
     assert_eq!(fscommon::contexts(&out.stderr), ["chdir(`/')"]);
     // Without it, chdir is free.
     let out = sh(&["-D", "tmp"], "cd / && pwd; echo $PPID");
