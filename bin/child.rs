@@ -127,15 +127,7 @@ fn redirect(path: &CString, target: libc::c_int, flags: libc::c_int) -> Result<(
 pub fn run(plan: &Plan, sock: Fd) -> ! {
     sys::reset_signals();
     let _ = sys::sigmask(&sys::SigSet::of(&[]), false);
-    let all = sys::SigSet::of(&[
-        libc::SIGCHLD,
-        libc::SIGHUP,
-        libc::SIGINT,
-        libc::SIGQUIT,
-        libc::SIGPIPE,
-        libc::SIGTERM,
-    ]);
-    let _ = sys::sigmask(&all, false);
+    let _ = sys::sigmask(&sys::SigSet::of(&crate::SIGNALS), false);
     if let Some(m) = plan.umask {
         sys::umask(m);
     }

@@ -38,7 +38,7 @@ pub fn run(pid: Pid, args: &[u8]) -> Answer {
     let Some(first) = argv.first() else {
         return Answer::Errno(Errno(libc::EINVAL));
     };
-    let path = match crate::setup::find_command(first.as_bytes(), &env_bytes) {
+    let path = match crate::setup::find_command(first.as_bytes(), &env_bytes, None) {
         Ok(p) => p,
         Err(err) => {
             return Answer::Errno(if err.0 == libc::ENOENT {

@@ -10,6 +10,7 @@ mod sys;
 
 mod child;
 mod cmdexec;
+mod dump;
 mod mem;
 mod net;
 mod path;
@@ -31,21 +32,59 @@ use setup::{fail, Config, Next, Show};
 use sys::{Errno, Fork, Pid, Status, Wait};
 
 /// Signals the supervisor handles through a signalfd (SPEC §7.6).
-const SIGNALS: [libc::c_int; 6] = [
+const SIGNALS: [libc::c_int; 8] = [
     libc::SIGCHLD,
     libc::SIGHUP,
     libc::SIGINT,
     libc::SIGQUIT,
     libc::SIGPIPE,
     libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
 ];
 
 /// Entry point called by the C runtime's start code.
 pub fn run(args: &sys::Args, env: &sys::Env) -> i32 {
+    let name = args.get(0).unwrap_or(b"");
+    if name.ends_with(b"syd-format") {
+        return format(args, 1);
+    }
+    // Only as the very first argument: `syd -- format` or `syd ./format` runs a command of that
+    // name.
+    if args.get(1) == Some(b"format") {
+        return format(args, 2);
+    }
     match setup::parse(args, env) {
         Next::Exit(code) => code,
         Next::Run(cfg) => start(args, *cfg),
     }
+}
+
+/// `syd format exec [--] COMMAND [ARG]...`, the arguments from `first` on: prints the magic path
+/// that runs the command outside the sandbox (`/dev/sydbox/cmd/exec!` and the words joined by
+/// the unit separator 0x1F), without a newline.
+fn format(args: &sys::Args, first: usize) -> i32 {
+    let mut i = first + 1;
+    if args.get(i) == Some(b"--") {
+        i += 1;
+    }
+    if args.get(first) != Some(b"exec") || args.get(i).is_none() {
+        let _ = sys::write_raw(
+            sys::STDERR,
+            b"usage: syd format exec [--] command [arg...]\n",
+        );
+        return 1;
+    }
+    let mut o = sys::Out::<4096>::new(sys::STDOUT);
+    o.bytes(b"/dev/sydbox/cmd/exec!");
+    let mut sep: &[u8] = b"";
+    while let Some(a) = args.get(i) {
+        o.bytes(sep);
+        o.bytes(a);
+        sep = b"\x1f";
+        i += 1;
+    }
+    i32::from(o.flush().is_err())
 }
 
 fn filters(cfg: &Config) -> Result<Vec<ArchFilter>, ()> {
@@ -107,7 +146,7 @@ fn start(args: &sys::Args, cfg: Config) -> i32 {
     let path = if noexec {
         Vec::new()
     } else {
-        match setup::find_command(word, &cfg.env) {
+        match setup::find_command(word, &cfg.env, cfg.chroot) {
             Ok(p) => p,
             Err(e) => {
                 fail!("can't exec `{}': {}", Show(word), e);
@@ -176,7 +215,7 @@ fn start(args: &sys::Args, cfg: Config) -> i32 {
             .ionice
             .map(|io| (i32::from(io.class) << 13) | i32::from(io.data)),
         chroot: cstr(cfg.chroot),
-        chdir: cstr(cfg.chdir),
+        chdir: cstr(cfg.chdir.as_deref()),
         gid: cfg.gid,
         uid: cfg.uid,
         background: cfg.background,
@@ -185,6 +224,22 @@ fn start(args: &sys::Args, cfg: Config) -> i32 {
         export,
         noexec: noexec
             .then(|| setup::env_get(&cfg.env, b"SYDBOX_NOEXEC").map_or(0, |v| atoi(v) & 0xff)),
+    };
+    let arches = if cfg.arches.is_empty() {
+        setup::default_arches()
+    } else {
+        cfg.arches.clone()
+    };
+    let mut dumper = match cfg.dump {
+        None => None,
+        Some(target) => match dump::Dumper::open(target, &cfg.env) {
+            Ok(mut d) => {
+                let names: Vec<&str> = arches.iter().map(|a| a.name).collect();
+                d.init(word, &path, cfg.startas.unwrap_or(b""), noexec, &names);
+                Some(d)
+            }
+            Err(()) => return 1,
+        },
     };
     // The supervisor's own signals go through a signalfd; the child unblocks them.
     let set = sys::SigSet::of(&SIGNALS);
@@ -274,15 +329,29 @@ fn start(args: &sys::Args, cfg: Config) -> i32 {
         }
     };
     drop(parent_sock);
+    if let Some(d) = &mut dumper {
+        let mut cmd = Vec::new();
+        for (i, a) in plan.argv.iter().enumerate() {
+            if i > 0 {
+                cmd.push(b' ');
+            }
+            cmd.extend_from_slice(a.as_bytes());
+        }
+        d.startup(eldest.0, &cmd);
+    }
     let Some(listener) = listener else {
         // Pure BPF: wait for the eldest; others stay confined by the kernel.
-        return wait_eldest(eldest);
-    };
-    let chdir_prefix = cfg.chdir.map(|d| d.to_vec());
-    let arches = if cfg.arches.is_empty() {
-        setup::default_arches()
-    } else {
-        cfg.arches.clone()
+        let code = wait_eldest(eldest);
+        if let Some(mut d) = dumper {
+            // Only the eldest is known without notifications.
+            let procs = syd_core::dump::Procs {
+                total: 1,
+                ..Default::default()
+            };
+            d.exit(eldest.0, code, procs);
+            d.finish();
+        }
+        return code;
     };
     let mut sup = supervise::Supervisor::new(
         listener,
@@ -290,17 +359,60 @@ fn start(args: &sys::Args, cfg: Config) -> i32 {
         &arches,
         eldest,
         cfg.dry_run,
-        chdir_prefix,
+        cfg.chdir,
     );
+    sup.dump = dumper;
     let status = supervise_loop(&mut sup, &sigfd);
-    let code = match status {
-        Ended::Eldest(st) => {
-            supervise::exit_status(st, sup.violation, cfg.sandbox.global.exit_code)
-        }
-        Ended::Exit(code) => code,
+    let (own, code) = match status {
+        Ended::Eldest(st) => (
+            status_code(st),
+            supervise::exit_status(st, sup.violation, cfg.sandbox.global.exit_code),
+        ),
+        Ended::Exit(code) => (code, code),
     };
+    if let Some(mut d) = sup.dump.take() {
+        d.exit(eldest.0, own, procs(&sup));
+        d.finish();
+    }
     kill_all(&sup);
     code
+}
+
+/// The status of a process as a shell shows it: its exit code, or 128 + the signal.
+fn status_code(st: Status) -> i32 {
+    match st {
+        Status::Exited(c) => c,
+        Status::Signaled(s) => 128 + s,
+        _ => 1,
+    }
+}
+
+/// The process counts of the dump's exit record: the thread groups seen, and how many of the
+/// known ones still run or are zombies.
+fn procs(sup: &supervise::Supervisor) -> syd_core::dump::Procs {
+    let mut p = syd_core::dump::Procs {
+        total: sup.seen,
+        ..Default::default()
+    };
+    for t in sup.known_tasks() {
+        let mut stat = [0u8; 512];
+        let Ok(len) = supervise::read_proc_file(Pid(t), b"/stat", &mut stat) else {
+            continue;
+        };
+        // "pid (comm) state ...": the state follows the last ')'.
+        let s = stat.get(..len).unwrap_or(&[]);
+        let state = s
+            .iter()
+            .rposition(|&b| b == b')')
+            .and_then(|i| s.get(i + 2))
+            .copied();
+        if state == Some(b'Z') {
+            p.zombie += 1;
+        } else {
+            p.alive += 1;
+        }
+    }
+    p
 }
 
 fn atoi(v: &[u8]) -> i32 {
@@ -325,8 +437,9 @@ fn atoi(v: &[u8]) -> i32 {
 fn wait_eldest(eldest: Pid) -> i32 {
     loop {
         match sys::waitpid(eldest, Wait::Block) {
-            Ok(Some((_, Status::Exited(c)))) => return c,
-            Ok(Some((_, Status::Signaled(s)))) => return 128 + s,
+            Ok(Some((_, st @ (Status::Exited(_) | Status::Signaled(_))))) => {
+                return status_code(st)
+            }
             Ok(_) => {}
             Err(Errno(libc::EINTR)) => {}
             Err(_) => return 1,
@@ -390,7 +503,15 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
                             eldest_status = Some(st);
                         }
                     }
+                } else if s == libc::SIGUSR1 || s == libc::SIGUSR2 {
+                    if let Some(d) = &mut sup.dump {
+                        d.intr(s, "tasks");
+                    }
+                    sup.print_tasks();
                 } else {
+                    if let Some(d) = &mut sup.dump {
+                        d.intr(s, "forward");
+                    }
                     // Forward to every task; exit 128 + N once they had time to act on it
                     // (SPEC §7.6), or as soon as the eldest is gone.
                     for t in sup.known_tasks() {

@@ -14,7 +14,7 @@ use syd_core::sandbox::{Cap, Lock, Mode, Sandbox};
 
 use crate::sys::{self, Args, Env, Errno};
 
-/// Where `@NAME` configuration files live (`$sharedir/sydbox/`).
+/// Where `@NAME` configuration files live (`$sharedir/sydbox/`), unless `SYD_SHAREDIR` is set.
 pub const SHAREDIR: &str = "/usr/share";
 
 /// The version the manual's `-v` reports first.
@@ -34,8 +34,8 @@ pub struct Config {
     pub arches: Vec<&'static Arch>,
     /// `-C`.
     pub chroot: Option<&'static [u8]>,
-    /// `-D`.
-    pub chdir: Option<&'static [u8]>,
+    /// `-D`: the directory given, or the one `-D tmp` created.
+    pub chdir: Option<Vec<u8>>,
     /// `-I`.
     pub ionice: Option<Ionice>,
     /// `-N`.
@@ -88,7 +88,8 @@ fn usage(to_stderr: bool) {
     \x20          [-E var[=val]]... [-I class[:data]] [-N level] [-B] [-1 logfile]\n\
     \x20          [-2 logfile] [-A name] [-K mode] [-U uid] [-G gid] [--] command [arg...]\n\
     \x20      syd [-e bpf|pfc[:file]] [-a arch]... [-c pathspec]... [-m magic]... noexec\n\
-    \x20      syd --test\n";
+    \x20      syd --test\n\
+    \x20      syd format exec [--] command [arg...]\n";
     let fd = if to_stderr { sys::STDERR } else { sys::STDOUT };
     let _ = sys::write_raw(fd, text.as_bytes());
 }
@@ -140,6 +141,8 @@ struct Loader {
     /// Whether a configuration file was already applied (the first is the initial one).
     loaded_config: bool,
     services: Option<Vec<u8>>,
+    /// `$sharedir`: `SYD_SHAREDIR` if set and not empty, else [`SHAREDIR`].
+    sharedir: &'static [u8],
 }
 
 impl Loader {
@@ -164,7 +167,7 @@ impl Loader {
     fn config(&mut self, sb: &mut Sandbox, spec: &[u8]) -> Result<(), ()> {
         let mut path: Vec<u8> = Vec::new();
         let builtin = if let Some(name) = spec.strip_prefix(b"@") {
-            path.extend_from_slice(SHAREDIR.as_bytes());
+            path.extend_from_slice(self.sharedir);
             path.extend_from_slice(b"/sydbox/");
             path.extend_from_slice(name);
             if !name.ends_with(b"syd-2") {
@@ -267,6 +270,10 @@ pub fn parse(args: &Args, env: &Env) -> Next {
     let mut loader = Loader {
         loaded_config: false,
         services: None,
+        sharedir: env
+            .get(b"SYD_SHAREDIR")
+            .filter(|s| !s.is_empty())
+            .unwrap_or(SHAREDIR.as_bytes()),
     };
     let mut cfg = Config {
         sandbox: Box::default(),
@@ -363,8 +370,18 @@ pub fn parse(args: &Args, env: &Env) -> Next {
                 cfg.chroot = Some(d);
                 Ok(())
             }
+            Opt::Chdir(b"tmp") => match chdir_tmp() {
+                Ok(d) => {
+                    cfg.chdir = Some(d);
+                    Ok(())
+                }
+                Err(e) => {
+                    fail!("cannot create a temporary directory for -D tmp: {e}");
+                    Err(())
+                }
+            },
             Opt::Chdir(d) => {
-                cfg.chdir = Some(d);
+                cfg.chdir = Some(d.to_vec());
                 Ok(())
             }
             Opt::Env(e) => {
@@ -446,6 +463,52 @@ pub fn parse(args: &Args, env: &Env) -> Next {
     Next::Run(Box::new(cfg))
 }
 
+/// Letters of the random part of a temporary name (as mkdtemp(3) uses).
+const TEMP_CHARS: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Creates a new directory named `prefix` and six random letters, mode 0700, like mkdtemp(3);
+/// returns its path. Errors: the errno of getrandom(2) or mkdir(2) (EEXIST after 100 names
+/// that were all taken).
+pub fn mkdtemp(prefix: &[u8]) -> Result<Vec<u8>, Errno> {
+    for _ in 0..100 {
+        let mut r = [0u8; 6];
+        sys::getrandom(&mut r)?;
+        let mut p = prefix.to_vec();
+        p.extend(r.iter().map(|b| {
+            TEMP_CHARS
+                .get(usize::from(*b) % 62)
+                .copied()
+                .unwrap_or(b'X')
+        }));
+        match sys::mkdir(&cstring(&p)?, 0o700) {
+            Ok(()) => return Ok(p),
+            Err(Errno(libc::EEXIST)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Errno(libc::EEXIST))
+}
+
+/// Appends the decimal `n` to `v`.
+pub fn push_int(v: &mut Vec<u8>, n: i64) {
+    syd_core::report::put_int(&mut |b: &[u8]| v.extend_from_slice(b), n);
+}
+
+/// `-D tmp` (SPEC §8.2): a new private directory `/tmp/syd-2-<uid>-<pid>-XXXXXX` holding the
+/// symbolic link `sydbox` -> `/dev/sydbox`, created in syd's own root.
+fn chdir_tmp() -> Result<Vec<u8>, Errno> {
+    let mut prefix = b"/tmp/syd-2-".to_vec();
+    push_int(&mut prefix, i64::from(sys::getuid()));
+    prefix.push(b'-');
+    push_int(&mut prefix, i64::from(sys::getpid().0));
+    prefix.push(b'-');
+    let dir = mkdtemp(&prefix)?;
+    let mut link = dir.clone();
+    link.extend_from_slice(b"/sydbox");
+    sys::symlink(c"/dev/sydbox", &cstring(&link)?)?;
+    Ok(dir)
+}
+
 fn report_cli(e: &CliError<'_>) {
     fail!("{e}");
 }
@@ -512,8 +575,9 @@ pub fn default_arches() -> Vec<&'static Arch> {
 }
 
 /// Finds the command: a name without `/` is searched in `PATH` (an empty element is the current
-/// directory); the first regular file with an execute bit wins.
-pub fn find_command(name: &[u8], env: &[Vec<u8>]) -> Result<Vec<u8>, Errno> {
+/// directory); the first regular file with an execute bit wins. With `root` (`-C`), the
+/// directories of `PATH` are looked up inside it and the path returned is the one inside.
+pub fn find_command(name: &[u8], env: &[Vec<u8>], root: Option<&[u8]>) -> Result<Vec<u8>, Errno> {
     if name.contains(&b'/') {
         return Ok(name.to_vec());
     }
@@ -527,7 +591,14 @@ pub fn find_command(name: &[u8], env: &[Vec<u8>]) -> Result<Vec<u8>, Errno> {
             cand.push(b'/');
         }
         cand.extend_from_slice(name);
-        let Ok(c) = cstring(&cand) else { continue };
+        let mut outside = root.map(<[u8]>::to_vec).unwrap_or_default();
+        if root.is_some() && cand.first() != Some(&b'/') {
+            // A relative PATH element: taken from the new root (where the command starts
+            // when no -D is given).
+            outside.push(b'/');
+        }
+        outside.extend_from_slice(&cand);
+        let Ok(c) = cstring(&outside) else { continue };
         if let Ok(st) = sys::fstatat(None, &c, 0) {
             if st.mode & libc::S_IFMT == libc::S_IFREG && st.mode & 0o111 != 0 {
                 return Ok(cand);

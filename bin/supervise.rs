@@ -92,6 +92,10 @@ pub struct Supervisor {
     pub exit_now: Option<i32>,
     /// Binds left to the kernel, learned once confirmed (bin/net.rs).
     pub(crate) binds: Vec<crate::net::PendingBind>,
+    /// `-d`: where violations and kills are recorded.
+    pub dump: Option<crate::dump::Dumper>,
+    /// How many thread groups were seen, for the dump's exit record.
+    pub seen: u64,
 }
 
 /// The result of one check of one object.
@@ -128,6 +132,28 @@ impl Supervisor {
         calls.sort_unstable_by_key(|c| (c.audit, c.nr));
         calls.dedup_by_key(|c| (c.audit, c.nr));
         let _ = sys::notif_set_sync_wake_up(&listener);
+        // The -D directory as the command sees it: the eldest's cwd, canonical, so that the
+        // confinement compares canonical paths (a relative or symlinked -D, or one inside a
+        // -C root, included). The eldest is between its set-up and its exec: its cwd is the
+        // -D directory.
+        let chdir_prefix = chdir_prefix.map(|given| {
+            let mut cwd = PathBuf::new();
+            let eldest_tracee = Tracee {
+                tid: eldest,
+                tgid: eldest,
+            };
+            match path::canonicalize(
+                &eldest_tracee,
+                Base::Cwd,
+                b".",
+                path::Resolve::Exist,
+                Follow::Yes,
+                &mut cwd,
+            ) {
+                Ok(_) => cwd.as_bytes().to_vec(),
+                Err(_) => given,
+            }
+        });
         Supervisor {
             listener,
             global: sandbox.global.clone(),
@@ -147,6 +173,8 @@ impl Supervisor {
             root: sys::geteuid() == 0,
             exit_now: None,
             binds: Vec::new(),
+            dump: None,
+            seen: 0,
         }
     }
 
@@ -225,6 +253,7 @@ impl Supervisor {
                 start: leader_start,
             };
             self.tasks.insert(tgid, task);
+            self.seen += 1;
         }
         self.tids.insert(tid, (tgid, start));
         self.inserted += 1;
@@ -510,15 +539,21 @@ impl Supervisor {
     pub(crate) fn apply_decision(&mut self, tracee: &Tracee) {
         match self.global.decision {
             Decision::Kill => {
-                let _ = sys::kill(tracee.tgid, libc::SIGKILL);
+                self.kill(tracee.tgid);
             }
             Decision::KillAll => {
                 // The offender waits for its answer: it goes last, so that its death wakes
                 // nobody who is still alive (a parent in wait() would run on).
-                for &t in self.tasks.keys().filter(|&&t| t != tracee.tgid.0) {
-                    let _ = sys::kill(Pid(t), libc::SIGKILL);
+                let others: Vec<i32> = self
+                    .tasks
+                    .keys()
+                    .copied()
+                    .filter(|&t| t != tracee.tgid.0)
+                    .collect();
+                for t in others {
+                    self.kill(Pid(t));
                 }
-                let _ = sys::kill(tracee.tgid, libc::SIGKILL);
+                self.kill(tracee.tgid);
                 let code = if self.global.exit_code > 0 {
                     self.global.exit_code & 0xff
                 } else {
@@ -530,7 +565,66 @@ impl Supervisor {
         }
     }
 
-    pub(crate) fn report(&self, n: &Notif, call: &Call, tracee: &Tracee, subject: Subject<'_>) {
+    /// SIGKILLs the thread group `tgid` for a decision, recorded in the dump.
+    fn kill(&mut self, tgid: Pid) {
+        if let Some(d) = &mut self.dump {
+            let mut comm = [0u8; 64];
+            let len = read_proc_file(tgid, b"/comm", &mut comm).unwrap_or(0);
+            let comm = comm.get(..len).unwrap_or(&[]);
+            d.kill(
+                tgid.0,
+                comm.strip_suffix(b"\n").unwrap_or(comm),
+                libc::SIGKILL,
+            );
+        }
+        let _ = sys::kill(tgid, libc::SIGKILL);
+    }
+
+    /// Prints the table of sandboxed processes on standard error (SIGUSR1, SIGUSR2): per
+    /// thread group its id, parent, name and current directory, then their number.
+    pub fn print_tasks(&self) {
+        let mut o = sys::Out::<4096>::new(sys::STDERR);
+        let mut count = 0;
+        for &tgid in self.tasks.keys() {
+            let pid = Pid(tgid);
+            let Some((_, ppid)) = read_status_ids(pid) else {
+                continue;
+            };
+            count += 1;
+            let mut comm = [0u8; 64];
+            let len = read_proc_file(pid, b"/comm", &mut comm).unwrap_or(0);
+            let comm = comm.get(..len).unwrap_or(&[]);
+            let mut cwd = PathBuf::new();
+            let tracee = Tracee {
+                tid: pid,
+                tgid: pid,
+            };
+            let _ = path::canonicalize(
+                &tracee,
+                Base::Cwd,
+                b".",
+                path::Resolve::Exist,
+                Follow::Yes,
+                &mut cwd,
+            );
+            let mut line = Vec::from(&b"sydbox: -- pid="[..]);
+            crate::setup::push_int(&mut line, i64::from(tgid));
+            line.extend_from_slice(b" ppid=");
+            crate::setup::push_int(&mut line, i64::from(ppid));
+            line.extend_from_slice(b" comm=`");
+            line.extend_from_slice(comm.strip_suffix(b"\n").unwrap_or(comm));
+            line.extend_from_slice(b"' cwd=`");
+            line.extend_from_slice(cwd.as_bytes());
+            line.extend_from_slice(b"'\n");
+            o.bytes(&line);
+        }
+        let mut last = Vec::from(&b"sydbox: Tracing "[..]);
+        crate::setup::push_int(&mut last, count);
+        last.extend_from_slice(b" process(es)\n");
+        o.bytes(&last);
+    }
+
+    pub(crate) fn report(&mut self, n: &Notif, call: &Call, tracee: &Tracee, subject: Subject<'_>) {
         let mut comm = [0u8; 64];
         let comm_len = read_proc_file(n.pid, b"/comm", &mut comm).unwrap_or(0);
         let comm = comm.get(..comm_len).unwrap_or(&[]);
@@ -557,6 +651,19 @@ impl Supervisor {
         };
         let mut out = sys::Out::<4096>::new(sys::STDERR);
         write_report(&mut |b: &[u8]| out.bytes(b), &r);
+        if let Some(d) = &mut self.dump {
+            let ppid = read_status_ids(n.pid).map_or(0, |(_, p)| p);
+            d.oops(&syd_core::dump::Oops {
+                pid: n.pid.0,
+                tgid: tracee.tgid.0,
+                ppid,
+                sys: call.name,
+                subject,
+                comm,
+                cmdline: cmd_len.and_then(|l| cmdline.get(..l)).unwrap_or(&[]),
+                cwd: cwd.as_bytes(),
+            });
+        }
     }
 
     fn stat(
@@ -678,22 +785,6 @@ impl Supervisor {
             // The command itself is not checked (SPEC §1.4 step 11).
             self.initial_exec_done = true;
             self.exec_lock(tgid);
-            if self.chdir_prefix.is_some() {
-                // The -D directory as the command sees it: its cwd now, canonical, so that the
-                // confinement compares canonical paths (a relative or symlinked -D included).
-                let mut cwd = PathBuf::new();
-                let r = path::canonicalize(
-                    tracee,
-                    Base::Cwd,
-                    b".",
-                    path::Resolve::Exist,
-                    Follow::Yes,
-                    &mut cwd,
-                );
-                if r.is_ok() {
-                    self.chdir_prefix = Some(cwd.as_bytes().to_vec());
-                }
-            }
             // SECURITY: the initial exec runs the command the user asked for.
             return Reply::Answer(Answer::Continue);
         }
@@ -749,7 +840,7 @@ impl Supervisor {
                 ),
             );
             drop(o);
-            let _ = sys::kill(tracee.tgid, libc::SIGKILL);
+            self.kill(tracee.tgid);
             return Reply::Answer(Answer::Errno(Errno(e::EACCES)));
         }
         self.exec_lock(tgid);

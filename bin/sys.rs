@@ -978,6 +978,30 @@ pub fn chroot(path: &CStr) -> Result<(), Errno> {
     cvt(unsafe { libc::chroot(path.as_ptr()) }).map(drop)
 }
 
+/// Creates the directory `path` with `mode` less the umask (`mkdir(2)`).
+pub fn mkdir(path: &CStr, mode: u32) -> Result<(), Errno> {
+    // SAFETY: path is NUL-terminated; mode is an integer.
+    cvt(unsafe { libc::mkdir(path.as_ptr(), mode) }).map(drop)
+}
+
+/// Creates the symbolic link `path` pointing to `target` (`symlink(2)`).
+pub fn symlink(target: &CStr, path: &CStr) -> Result<(), Errno> {
+    // SAFETY: both strings are NUL-terminated.
+    cvt(unsafe { libc::symlink(target.as_ptr(), path.as_ptr()) }).map(drop)
+}
+
+/// Fills `buf` with random bytes from the kernel (`getrandom(2)`, no flags); returns how many.
+pub fn getrandom(buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: buf is valid for writes of buf.len() bytes.
+    cvt_size(unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) })
+}
+
+/// The real user id.
+pub fn getuid() -> u32 {
+    // SAFETY: no arguments.
+    unsafe { libc::getuid() }
+}
+
 // The three calls below are the raw system calls, which change the calling thread's
 // credentials only: musl's wrappers signal every thread to do the same (__synccall, 2 KiB of
 // code with its semaphores). Their one caller is the single-threaded child before execve.

@@ -441,12 +441,45 @@ fn env_lookup() {
 }
 
 #[test]
+fn directories_links_and_randomness() {
+    let d = tempdir("mkdir");
+    let sub = CString::new(d.join("sub").to_str().unwrap()).unwrap();
+    assert_eq!(sys::mkdir(&sub, 0o700), Ok(()));
+    assert_eq!(sys::mkdir(&sub, 0o700), Err(Errno(libc::EEXIST)));
+    let meta = std::fs::metadata(d.join("sub")).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077,
+        0
+    );
+    let link = CString::new(d.join("link").to_str().unwrap()).unwrap();
+    assert_eq!(sys::symlink(c"/dev/sydbox", &link), Ok(()));
+    assert_eq!(
+        std::fs::read_link(d.join("link")).unwrap(),
+        std::path::Path::new("/dev/sydbox")
+    );
+    assert_eq!(sys::symlink(c"x", &link), Err(Errno(libc::EEXIST)));
+    let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+    assert_eq!(sys::getrandom(&mut a), Ok(16));
+    assert_eq!(sys::getrandom(&mut b), Ok(16));
+    assert_ne!(a, b, "two draws of 128 random bits differ");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn process_ids() {
     assert_eq!(sys::getpid(), Pid(std::process::id() as i32));
     assert_eq!(
         sys::getppid(),
         Ok(Pid(std::os::unix::process::parent_id() as i32))
     );
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let real_uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    assert_eq!(sys::getuid().to_string(), real_uid);
     let tid = sys::gettid();
     assert!(tid.0 > 0);
     let other = std::thread::spawn(sys::gettid).join().unwrap();
