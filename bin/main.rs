@@ -277,6 +277,10 @@ fn start(args: &sys::Args, cfg: Config) -> i32 {
         }
     };
     drop(child_sock);
+    // SECURITY: the supervisor holds the policy and the listener: not dumpable, its /proc
+    // entries (mem, environ, fd/) belong to root and no same-uid process may ptrace it. Set
+    // after fork so that the command does not inherit it.
+    let _ = sys::set_not_dumpable();
     let mut msg = [0u8; 5];
     let mut got = 0;
     while got < msg.len() {

@@ -575,6 +575,24 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
         plan.always(Action::Errno(errno::ECANCELED))?;
         return Ok(Some(Action::Errno(errno::ECANCELED)));
     }
+    // 1b. Side doors: calls that reach files or sockets without a path or address the filter or
+    // the supervisor could check.
+    // SECURITY: io_uring performs opens, connects and the like from kernel threads, without
+    // syscalls the filter sees; handles name files without paths. Refused while any type is
+    // decided in user space.
+    let user = |m: Mode| m.is_user();
+    let any_user = user(ctx.read) || user(ctx.write) || user(ctx.exec) || user(ctx.net);
+    let path_user = user(ctx.read) || user(ctx.write);
+    let side_door = (any_user
+        && matches!(
+            name,
+            "io_uring_setup" | "io_uring_enter" | "io_uring_register"
+        ))
+        || (path_user && matches!(name, "open_by_handle_at" | "name_to_handle_at"));
+    if side_door {
+        plan.always(Action::Errno(errno::EPERM))?;
+        return Ok(Some(Action::Errno(errno::EPERM)));
+    }
     // 2. The restriction level.
     if ctx.level >= 1 {
         if !ctx.permitted_at_level(name) {

@@ -416,6 +416,26 @@ fn decide(
     if LEVEL0.contains(&name) {
         return Action::Errno(ECANCELED);
     }
+    // Project rule (the hardening issue, not in SPEC): io_uring is refused while any type is
+    // allow/deny, the file-handle calls while read or write is (after -b's translation).
+    let eff = |m: Mode| match (m, opts.bpf_only) {
+        (Mode::Allow, true) => Mode::Off,
+        (Mode::Deny, true) => Mode::Bpf,
+        (m, _) => m,
+    };
+    let decided = |m: Mode| matches!(eff(m), Mode::Allow | Mode::Deny);
+    let (r, w, x) = (
+        decided(sb.task.mode(Cap::Read)),
+        decided(sb.task.mode(Cap::Write)),
+        decided(sb.task.mode(Cap::Exec)),
+    );
+    let nw = decided(sb.task.network);
+    if name.starts_with("io_uring_") && (r || w || x || nw) {
+        return Action::Errno(EPERM);
+    }
+    if (name == "open_by_handle_at" || name == "name_to_handle_at") && (r || w) {
+        return Action::Errno(EPERM);
+    }
     // 2: what the level does not permit.
     if level >= 1 && !level_permits(level, notify, arch, name, &args) {
         return Action::Errno(EPERM);
