@@ -135,8 +135,14 @@ fn package_build_under_the_paludis_profile() {
     }
     // $ syd -c @paludis -- ./build.sh
     let t = Tree::empty("paludis");
-    let outside = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("paludis-outside-{}", std::process::id()));
+    // A directory the profile does not allow: not below /tmp, /var/tmp or /var/cache (the
+    // checkout itself may be below /tmp), so at the root when running as root, else in $HOME.
+    let base = if common::is_root() {
+        std::path::PathBuf::from("/")
+    } else {
+        std::path::PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/".into()))
+    };
+    let outside = base.join(format!("syd-paludis-outside-{}", std::process::id()));
     std::fs::create_dir_all(&outside).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
