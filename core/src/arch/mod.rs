@@ -464,6 +464,29 @@ pub static RISCV64: Arch = Arch {
     consts: &tables::riscv64::CONSTS,
 };
 
+/// `mipsel`: MIPS o32, little-endian: the mips table with `AUDIT_ARCH_MIPSEL`
+/// (`EM_MIPS | __AUDIT_ARCH_LE`). Only the native ABI of a little-endian MIPS build: not an `-a`
+/// name, since the manual's list names big-endian MIPS only (SPEC §8.10 "upstream extras, MAY").
+pub static MIPSEL: Arch = Arch {
+    name: "mipsel",
+    audit: tables::AUDIT_ARCH_MIPS | AUDIT_ARCH_LE,
+    endian: Endian::Little,
+    word: Word::W32,
+    table: &tables::mips::SYSCALLS,
+    consts: &tables::mips::CONSTS,
+};
+
+/// `mipsel64`: MIPS n64, little-endian: the mips64 table with `AUDIT_ARCH_MIPSEL64`
+/// (`EM_MIPS | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE`). Like [`MIPSEL`], native only.
+pub static MIPSEL64: Arch = Arch {
+    name: "mipsel64",
+    audit: tables::AUDIT_ARCH_MIPS64 | AUDIT_ARCH_LE,
+    endian: Endian::Little,
+    word: Word::W64,
+    table: &tables::mips64::SYSCALLS,
+    consts: &tables::mips64::CONSTS,
+};
+
 /// Every ABI of `-a`, in the manual's order.
 pub static ARCHES: [&Arch; 15] = [
     &X86_64, &X86, &X32, &ARM, &AARCH64, &MIPS, &MIPS64, &PPC, &PPC64, &PPC64LE, &S390, &S390X,
@@ -619,6 +642,26 @@ mod tests {
                 assert!((lo..=hi).contains(&nr), "{abi} {name} {nr:#x}");
             }
         }
+    }
+
+    /// The little-endian MIPS ABIs: SPEC §8.10's audit values, the big-endian tables, low word
+    /// first, and no `-a` name.
+    #[test]
+    fn little_endian_mips() {
+        for (a, big, audit, word) in [
+            (&MIPSEL, &MIPS, 0x4000_0008, Word::W32),
+            (&MIPSEL64, &MIPS64, 0xC000_0008, Word::W64),
+        ] {
+            assert_eq!(a.audit, audit, "{}", a.name);
+            assert_eq!(a.endian, Endian::Little, "{}", a.name);
+            assert_eq!(a.word, word, "{}", a.name);
+            assert!(core::ptr::eq(a.table, big.table), "{}", a.name);
+            assert_eq!(arg_low_offset(a, 1), Ok(24), "{}", a.name);
+            assert_eq!(arg_high_offset(a, 1), Ok(28), "{}", a.name);
+            assert_eq!(Arch::by_name(a.name.as_bytes()), None, "{}", a.name);
+        }
+        assert_eq!(MIPSEL.nr("openat"), Some(4288));
+        assert_eq!(MIPSEL64.nr("openat"), Some(5247));
     }
 
     #[test]
