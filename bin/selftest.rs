@@ -315,18 +315,6 @@ fn child_result(st: Result<Status, Fail>) -> Probe {
 // ---------------------------------------------------------------------------------------------
 // seccomp
 
-/// `AUDIT_ARCH_*` of this build (linux/audit.h); the core's arch table will replace this.
-#[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xC000_003E;
-#[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xC000_00B7;
-#[cfg(target_arch = "x86")]
-const AUDIT_ARCH: u32 = 0x4000_0003;
-#[cfg(target_arch = "arm")]
-const AUDIT_ARCH: u32 = 0x4000_0028;
-#[cfg(target_arch = "riscv64")]
-const AUDIT_ARCH: u32 = 0xC000_00F3;
-
 /// The probe syscall: harmless, never fails, and its result is known to the child.
 // SYS_getppid is a small positive number on every ABI (at most 5000 + 108 on mips64).
 const NR_GETPPID: u32 = libc::SYS_getppid as u32;
@@ -347,10 +335,10 @@ const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 }
 
 /// `getppid` -> `action`; everything else, and every other ABI, is allowed.
-const fn probe_prog(action: u32) -> [libc::sock_filter; 6] {
+fn probe_prog(action: u32) -> [libc::sock_filter; 6] {
     [
         insn(LD_ABS, 0, 0, OFF_ARCH),
-        insn(JEQ_K, 0, 3, AUDIT_ARCH), // another ABI: jump to the final ALLOW
+        insn(JEQ_K, 0, 3, crate::setup::native().audit), // another ABI: jump to the final ALLOW
         insn(LD_ABS, 0, 0, OFF_NR),
         insn(JEQ_K, 0, 1, NR_GETPPID), // anything else: skip to ALLOW
         insn(RET_K, 0, 0, action),

@@ -556,6 +556,10 @@ pub fn native() -> &'static Arch {
     return &arch::MIPS;
     #[cfg(all(target_arch = "mips64", target_endian = "big"))]
     return &arch::MIPS64;
+    #[cfg(all(target_arch = "mips", target_endian = "little"))]
+    return &arch::MIPSEL;
+    #[cfg(all(target_arch = "mips64", target_endian = "little"))]
+    return &arch::MIPSEL64;
     #[cfg(target_arch = "s390x")]
     return &arch::S390X;
     #[cfg(all(target_arch = "powerpc64", target_endian = "little"))]
@@ -564,6 +568,8 @@ pub fn native() -> &'static Arch {
 
 /// The ABIs filtered when no `-a` is given: native plus those the host runs (SPEC §8.10).
 pub fn default_arches() -> Vec<&'static Arch> {
+    // Targets without a compat ABI never push.
+    #[allow(unused_mut)]
     let mut v = Vec::from([native()]);
     #[cfg(target_arch = "x86_64")]
     v.extend([&arch::X86, &arch::X32]);
@@ -571,6 +577,9 @@ pub fn default_arches() -> Vec<&'static Arch> {
     v.push(&arch::ARM);
     #[cfg(target_arch = "s390x")]
     v.push(&arch::S390);
+    // A mips64el kernel runs o32 binaries too (CONFIG_MIPS32_O32).
+    #[cfg(all(target_arch = "mips64", target_endian = "little"))]
+    v.push(&arch::MIPSEL);
     v
 }
 
