@@ -1719,17 +1719,30 @@ pub fn geteuid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+// On i386 and arm the plain setfsuid, setfsgid and setgroups are the legacy calls with 16-bit
+// ids; the 32-bit ones carry a "32" suffix (arch/x86/entry/syscalls/syscall_32.tbl,
+// arch/arm/tools/syscall.tbl).
+#[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
+use libc::{
+    SYS_setfsgid as SYS_SETFSGID, SYS_setfsuid as SYS_SETFSUID, SYS_setgroups as SYS_SETGROUPS,
+};
+#[cfg(any(target_arch = "x86", target_arch = "arm"))]
+use libc::{
+    SYS_setfsgid32 as SYS_SETFSGID, SYS_setfsuid32 as SYS_SETFSUID,
+    SYS_setgroups32 as SYS_SETGROUPS,
+};
+
 /// Sets the filesystem user id of the calling thread (`setfsuid(2)`); returns the previous one.
 pub fn setfsuid(uid: u32) -> u32 {
     // SAFETY: an integer-only call; the raw syscall acts on this thread only.
-    let r = unsafe { libc::syscall(libc::SYS_setfsuid, libc::c_long::from(uid)) };
+    let r = unsafe { libc::syscall(SYS_SETFSUID, libc::c_ulong::from(uid)) };
     u32::try_from(r).unwrap_or(u32::MAX)
 }
 
 /// Sets the filesystem group id of the calling thread (`setfsgid(2)`); returns the previous one.
 pub fn setfsgid(gid: u32) -> u32 {
     // SAFETY: an integer-only call; the raw syscall acts on this thread only.
-    let r = unsafe { libc::syscall(libc::SYS_setfsgid, libc::c_long::from(gid)) };
+    let r = unsafe { libc::syscall(SYS_SETFSGID, libc::c_ulong::from(gid)) };
     u32::try_from(r).unwrap_or(u32::MAX)
 }
 
@@ -1737,7 +1750,7 @@ pub fn setfsgid(gid: u32) -> u32 {
 /// process-wide `setgroups`).
 pub fn setgroups_thread(groups: &[u32]) -> Result<(), Errno> {
     // SAFETY: groups points to groups.len() gid_t values for the call's duration.
-    cvt_long(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }).map(drop)
+    cvt_long(unsafe { libc::syscall(SYS_SETGROUPS, groups.len(), groups.as_ptr()) }).map(drop)
 }
 
 /// Capability sets of a thread, as 64-bit masks (bit N = capability N).
