@@ -5,6 +5,8 @@
 //! carries machinery syd does not need (multi-thread credential changes, fallbacks for kernels
 //! older than syd supports, the vDSO): those, and the calls musl lacks (seccomp, the pidfd
 //! family, process_vm_*, openat2, gettid), are raw system calls through the `syscalls` crate.
+//! A raw call whose structures differ between musl and the kernel on some ABI (stat on 32-bit
+//! ABIs and mips64, timespec on 32-bit ones) keeps musl's wrapper there.
 //! The heap ([`Heap`]) is here too. Nothing here allocates or panics.
 // The supervisor and child setup are the main users of these wrappers and are written separately;
 // every wrapper is smoke-tested by tests/sys.rs, which compiles this file into a std test crate.
@@ -571,29 +573,73 @@ impl Stat {
     }
 }
 
+// fstat and fstatat are raw system calls where musl's struct stat is the kernel's (x86_64,
+// aarch64, riscv64). Elsewhere musl's wrappers convert: the 32-bit ABIs' struct stat64 has 32-bit
+// times where musl's has 64-bit ones, and mips64's kernel struct stat has its own padding
+// (musl's arch/*/kstat.h).
+
 /// Status of an open descriptor (`fstat(2)`).
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+))]
 pub fn fstat(fd: &Fd) -> Result<Stat, Errno> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: st is valid for writes of a struct stat, the kernel's layout on the 64-bit ABIs
-    // whose Sysno has fstat. (musl's wrapper adds a fallback for kernels older than 3.6.)
+    // SAFETY: st is valid for writes of a struct stat, the kernel's layout on these ABIs.
+    // (musl's wrapper adds a fallback for kernels older than 3.6.)
     raw(unsafe { syscalls::syscall2(Sysno::fstat, fd_arg(fd.0), st.as_mut_ptr() as usize) })?;
     // SAFETY: fstat succeeded, so the kernel filled st.
     Ok(Stat::from(unsafe { st.assume_init_ref() }))
 }
 
-/// `newfstatat(2)`, which the `syscalls` crate calls `fstatat` on the ABIs of the generic table.
-#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+/// Status of an open descriptor (`fstat(2)`).
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+)))]
+pub fn fstat(fd: &Fd) -> Result<Stat, Errno> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: st is valid for writes of musl's struct stat, which its wrapper fills.
+    cvt(unsafe { libc::fstat(fd.0, st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so st is filled.
+    Ok(Stat::from(unsafe { st.assume_init_ref() }))
+}
+
+/// `newfstatat(2)`, which the `syscalls` crate calls `fstatat` on aarch64.
+#[cfg(target_arch = "aarch64")]
 const SYS_NEWFSTATAT: Sysno = Sysno::fstatat;
 /// `newfstatat(2)`.
-#[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64")))]
+#[cfg(any(target_arch = "x86_64", target_arch = "riscv64"))]
 const SYS_NEWFSTATAT: Sysno = Sysno::newfstatat;
 
 /// Status of `path` relative to `dir` (`fstatat(2)`); `flags` take `AT_SYMLINK_NOFOLLOW` and
 /// `AT_EMPTY_PATH`.
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+)))]
+pub fn fstatat(dir: Option<&Fd>, path: &CStr, flags: c_int) -> Result<Stat, Errno> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: path is NUL-terminated and st is valid for writes of musl's struct stat.
+    cvt(unsafe { libc::fstatat(dirfd(dir), path.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // SAFETY: fstatat succeeded, so st is filled.
+    Ok(Stat::from(unsafe { st.assume_init_ref() }))
+}
+
+/// Status of `path` relative to `dir` (`fstatat(2)`); `flags` take `AT_SYMLINK_NOFOLLOW` and
+/// `AT_EMPTY_PATH`.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+))]
 pub fn fstatat(dir: Option<&Fd>, path: &CStr, flags: c_int) -> Result<Stat, Errno> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: path is NUL-terminated and st is valid for writes of a struct stat, the kernel's
-    // layout on the 64-bit ABIs whose Sysno has newfstatat.
+    // layout on these ABIs.
     raw(unsafe {
         syscalls::syscall4(
             SYS_NEWFSTATAT,
@@ -635,18 +681,42 @@ pub fn utimensat(
         Ok(ts)
     };
     let times = [spec(atime)?, spec(mtime)?];
-    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads (musl's
-    // timespec is the kernel's on the 64-bit ABIs whose Sysno has utimensat).
+    utimensat_call(dirfd(dir), path, &times, flags)
+}
+
+/// The `utimensat(2)` call itself: raw on 64-bit ABIs, where musl's timespec is the kernel's.
+#[cfg(target_pointer_width = "64")]
+fn utimensat_call(
+    dir: c_int,
+    path: &CStr,
+    times: &[libc::timespec; 2],
+    flags: c_int,
+) -> Result<(), Errno> {
+    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads, in the
+    // kernel's layout on 64-bit ABIs.
     raw(unsafe {
         syscalls::syscall4(
             Sysno::utimensat,
-            fd_arg(dirfd(dir)),
+            fd_arg(dir),
             path.as_ptr() as usize,
             times.as_ptr() as usize,
             fd_arg(flags),
         )
     })
     .map(drop)
+}
+
+/// The `utimensat(2)` call itself: musl's wrapper on 32-bit ABIs, whose 64-bit time_t the plain
+/// call lacks (musl picks utimensat_time64).
+#[cfg(target_pointer_width = "32")]
+fn utimensat_call(
+    dir: c_int,
+    path: &CStr,
+    times: &[libc::timespec; 2],
+    flags: c_int,
+) -> Result<(), Errno> {
+    // SAFETY: path is NUL-terminated and times holds the two timespecs the call reads.
+    cvt(unsafe { libc::utimensat(dir, path.as_ptr(), times.as_ptr(), flags) }).map(drop)
 }
 
 /// The type of the file system that holds `path` (`statfs(2)`'s `f_type`: a `*_SUPER_MAGIC` of
@@ -1006,16 +1076,26 @@ pub fn getuid() -> u32 {
 // credentials only: musl's wrappers signal every thread to do the same (__synccall, 2 KiB of
 // code with its semaphores). Their one caller is the single-threaded child before execve.
 
+/// `setuid(2)` and `setgid(2)` with 32-bit ids: on i386 and arm the plain numbers are the legacy
+/// calls with 16-bit ids (arch/x86/entry/syscalls/syscall_32.tbl, arch/arm/tools/syscall.tbl).
+#[cfg(any(target_arch = "x86", target_arch = "arm"))]
+const SYS_SETUID_GID: (Sysno, Sysno) = (Sysno::setuid32, Sysno::setgid32);
+/// `setuid(2)` and `setgid(2)`.
+#[cfg(not(any(target_arch = "x86", target_arch = "arm")))]
+const SYS_SETUID_GID: (Sysno, Sysno) = (Sysno::setuid, Sysno::setgid);
+
 /// Sets the real, effective and saved user id of the calling thread (`setuid(2)`).
 pub fn setuid(uid: u32) -> Result<(), Errno> {
     // SAFETY: one integer argument.
-    raw(unsafe { syscalls::syscall1(Sysno::setuid, uid as usize) }).map(drop) // u32 widens
+    raw(unsafe { syscalls::syscall1(SYS_SETUID_GID.0, uid as usize) }).map(drop)
+    // u32 widens
 }
 
 /// Sets the real, effective and saved group id of the calling thread (`setgid(2)`).
 pub fn setgid(gid: u32) -> Result<(), Errno> {
     // SAFETY: one integer argument.
-    raw(unsafe { syscalls::syscall1(Sysno::setgid, gid as usize) }).map(drop) // u32 widens
+    raw(unsafe { syscalls::syscall1(SYS_SETUID_GID.1, gid as usize) }).map(drop)
+    // u32 widens
 }
 
 /// Replaces the supplementary groups of the calling thread (`setgroups(2)`); `&[]` drops them
@@ -1024,15 +1104,23 @@ pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
     setgroups_thread(groups)
 }
 
+/// `clock_gettime(2)` with a 64-bit `time_t`: the `_time64` call on 32-bit ABIs.
+#[cfg(target_pointer_width = "32")]
+const SYS_CLOCK_GETTIME: Sysno = Sysno::clock_gettime64;
+/// `clock_gettime(2)`.
+#[cfg(target_pointer_width = "64")]
+const SYS_CLOCK_GETTIME: Sysno = Sysno::clock_gettime;
+
 /// Seconds since the epoch (`clock_gettime(CLOCK_REALTIME)`), through the system call rather
 /// than musl's vDSO lookup (700 bytes of code): syd reads the clock for log lines only.
 pub fn realtime_secs() -> Result<i64, Errno> {
     let mut ts = MaybeUninit::<libc::timespec>::uninit();
-    // SAFETY: ts is valid for writes of a struct timespec, which on the 64-bit ABIs that have
-    // Sysno::clock_gettime is the kernel's __kernel_timespec.
+    // SAFETY: ts is valid for writes of musl's struct timespec: a 64-bit tv_sec on every ABI,
+    // and tv_nsec with its padding word on 32-bit ones, which is the kernel's __kernel_timespec
+    // as SYS_CLOCK_GETTIME fills it.
     raw(unsafe {
         syscalls::syscall2(
-            Sysno::clock_gettime,
+            SYS_CLOCK_GETTIME,
             libc::CLOCK_REALTIME.cast_unsigned() as usize, // 0: widens
             ts.as_mut_ptr() as usize,
         )
@@ -1500,12 +1588,20 @@ impl Default for Heap {
     }
 }
 
+/// `mmap2(2)` on 32-bit ABIs (i386's plain mmap takes a pointer to its arguments, and arm has
+/// none); with offset 0 it is mmap.
+#[cfg(target_pointer_width = "32")]
+const SYS_MMAP: Sysno = Sysno::mmap2;
+/// `mmap(2)`.
+#[cfg(target_pointer_width = "64")]
+const SYS_MMAP: Sysno = Sysno::mmap;
+
 /// Maps `len` bytes of zeroed private memory (`mmap(2)`), or returns NULL.
 fn map_anon(len: usize) -> *mut u8 {
     // SAFETY: an anonymous mapping at an address of the kernel's choice replaces nothing.
     let r = unsafe {
         syscalls::syscall6(
-            Sysno::mmap,
+            SYS_MMAP,
             0,
             len,
             (libc::PROT_READ | libc::PROT_WRITE).cast_unsigned() as usize, // small flag bits
