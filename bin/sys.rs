@@ -778,6 +778,14 @@ pub fn socketpair(ty: c_int) -> Result<(Fd, Fd), Errno> {
     Ok((Fd(a), Fd(b)))
 }
 
+/// `SOL_SOCKET`: 0xffff on MIPS (arch/mips/include/uapi/asm/socket.h). libc 0.2.191 gives mips64
+/// the generic 1 (its asm/socket.h selection names mips twice and misses mips64), and the kernel
+/// silently drops a control message of another level: no descriptor would ever pass.
+#[cfg(target_arch = "mips64")]
+const SOL_SOCKET: c_int = 0xffff;
+#[cfg(not(target_arch = "mips64"))]
+const SOL_SOCKET: c_int = libc::SOL_SOCKET;
+
 /// Control buffer for exactly one `SCM_RIGHTS` descriptor, aligned like `struct cmsghdr`.
 #[repr(C, align(8))]
 struct CmsgOneFd([u8; 32]);
@@ -816,7 +824,7 @@ pub fn send_fd(sock: &Fd, fd: &Fd) -> Result<(), Errno> {
         if c.is_null() {
             return err(libc::EINVAL);
         }
-        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_level = SOL_SOCKET;
         (*c).cmsg_type = libc::SCM_RIGHTS;
         (*c).cmsg_len = CMSG_FD_LEN as _; // at most 32: fits every ABI's cmsg_len type
         libc::CMSG_DATA(c).cast::<c_int>().write_unaligned(fd.0);
@@ -879,7 +887,7 @@ pub fn recv_fd(sock: &Fd) -> Result<Fd, Errno> {
     let fd = unsafe {
         let c = libc::CMSG_FIRSTHDR(&msg);
         if c.is_null()
-            || (*c).cmsg_level != libc::SOL_SOCKET
+            || (*c).cmsg_level != SOL_SOCKET
             || (*c).cmsg_type != libc::SCM_RIGHTS
             || (*c).cmsg_len as usize != CMSG_FD_LEN as usize
         // widen both to compare
@@ -1977,7 +1985,7 @@ pub fn recv_fd_or_data(sock: &Fd, buf: &mut [u8]) -> Result<(Option<Fd>, usize),
     let fd = unsafe {
         let c = libc::CMSG_FIRSTHDR(&msg);
         if c.is_null()
-            || (*c).cmsg_level != libc::SOL_SOCKET
+            || (*c).cmsg_level != SOL_SOCKET
             || (*c).cmsg_type != libc::SCM_RIGHTS
             || (*c).cmsg_len as usize != CMSG_FD_LEN as usize
         // widen both to compare
