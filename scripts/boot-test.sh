@@ -53,10 +53,11 @@ if [ "$arch" = riscv64 ]; then
     cargo test -p syd-core --target "$t" || status=$?
     echo "RESULT core_unit_tests $([ $status -eq 0 ] && echo ok || echo fail) cargo test exit $status"
     # The static riscv64 syd itself: qemu-user has no seccomp, but syd compiles and prints its
-    # filter for riscv64 before it tries to load it.
+    # filter for riscv64 (to standard error) before it tries to load it.
     scripts/cross.sh riscv64gc-unknown-linux-musl >&2
-    if qemu-riscv64-static target/riscv64gc-unknown-linux-musl/release/syd -e pfc \
-        -m core/sandbox/write:deny noexec 2>/dev/null | grep -q 'filter for arch riscv64'; then
+    pfc=$(qemu-riscv64-static target/riscv64gc-unknown-linux-musl/release/syd -e pfc \
+        -m core/sandbox/write:deny noexec 2>&1 || true)
+    if grep -q "filter for arch riscv64" <<<"$pfc"; then
         echo "RESULT syd_pfc ok the riscv64 syd compiled its filter under qemu-user"
     else
         echo "RESULT syd_pfc fail no riscv64 filter from syd -e pfc under qemu-user"
@@ -125,7 +126,7 @@ timeout "$timeout" "${qemu[@]}" -nographic -no-reboot -nic none \
     </dev/null >"$out/console.log" 2>&1 || rc=$?
 now=$(date +%s)
 
-tr -d '\r' <"$out/console.log" | grep -aE '^RESULT|INFO kernel' || true
+tr -d '\r' <"$out/console.log" | grep -aoE '^RESULT.*|INFO kernel.*' || true
 fails=$(tr -d '\r' <"$out/console.log" | grep -c '^RESULT [^ ]* fail' || true)
 oks=$(tr -d '\r' <"$out/console.log" | grep -c '^RESULT [^ ]* ok' || true)
 ended=$(tr -d '\r' <"$out/console.log" | grep -c '^END$' || true)
