@@ -14,7 +14,7 @@ extracted tree. The generator reads, and never executes, these inputs:
   * include/uapi/asm-generic/unistd.h          the generic table (aarch64, riscv64),
     with arch/<arch>/include/uapi/asm/unistd.h   evaluated through a small C preprocessor
   * include/uapi/{linux,asm-generic}/*.h and   open/mmap flags, TTY/console ioctls,
-    arch/<arch>/include/uapi/asm/*.h             signal numbers, AUDIT_ARCH values
+    arch/<arch>/include/uapi/asm/*.h             signal and errno numbers, AUDIT_ARCH values
 
 and writes core/src/arch/tables/{mod.rs,<abi>.rs}. With --check it writes into a
 temporary directory instead and exits 1 if anything differs from the committed files.
@@ -249,6 +249,17 @@ SIGNALS = [
     "SIGCHLD", "SIGCONT", "SIGURG", "SIGWINCH", "SIGPWR", "SIGEMT",
 ]
 
+# errno values syd's filters return or its supervisor answers with. mips and parisc (like
+# alpha and sparc) number many of them differently from asm-generic: a filter must return
+# the number of the ABI it is compiled for. Every ABI defines them all.
+ERRNOS = [
+    "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "EBADF", "EAGAIN", "ENOMEM", "EACCES",
+    "EFAULT", "EBUSY", "EEXIST", "EXDEV", "ENOTDIR", "EISDIR", "EINVAL", "ENOSPC", "EROFS",
+    "ERANGE", "ENAMETOOLONG", "ENOSYS", "ENOTEMPTY", "ELOOP", "EPROTO", "ENOTSOCK",
+    "EOPNOTSUPP", "EAFNOSUPPORT", "EADDRINUSE", "EADDRNOTAVAIL", "ENOTCONN", "ECONNREFUSED",
+    "ECANCELED",
+]
+
 # Headers every constant is read from (the arch's own uapi/asm header when it has one,
 # include/uapi/asm-generic otherwise, as the kernel's generic-y rule does).
 CONST_HEADERS = [
@@ -259,6 +270,7 @@ CONST_HEADERS = [
     "<linux/vt.h>",
     "<asm/signal.h>",
     "<asm/bitsperlong.h>",
+    "<asm/errno.h>",
 ]
 
 
@@ -911,7 +923,15 @@ def abi_consts(source, abi):
         if n in pp.macros and not 1 <= v <= 255:
             raise GenError("%s = %d does not fit u8 (or is 0, which means absent)" % (n, v))
         signals.append(v)
-    return values, ioctls, signals
+    errnos = []
+    for n in ERRNOS:
+        if n not in pp.macros:
+            raise GenError("%s is not defined" % n)
+        v = pp.value(n)
+        if not 1 <= v <= 0xFFFF:
+            raise GenError("%s = %d does not fit u16" % (n, v))
+        errnos.append(v)
+    return values, ioctls, signals, errnos
 
 
 def u32(abi, name, v):
@@ -972,7 +992,7 @@ def render_array(lines, field, rows):
     lines.append("    ],\n")
 
 
-def render_abi(abi, version, names, syscalls, consts, ioctls, signals):
+def render_abi(abi, version, names, syscalls, consts, ioctls, signals, errnos):
     name = abi["name"]
     kind = abi["table"]
     if kind[0] == "tbl":
@@ -1017,12 +1037,13 @@ def render_abi(abi, version, names, syscalls, consts, ioctls, signals):
             rows.append(("%d" % v, sname))
     render_array(lines, "nrs", rows)
     lines.append("};\n\n")
-    lines.append("/// Open, mmap, ioctl and signal constants of `%s`.\n" % name)
+    lines.append("/// Open, mmap, ioctl, signal and errno constants of `%s`.\n" % name)
     lines.append("pub static CONSTS: Consts = Consts {\n")
     for field, _ in OPEN_MMAP_CONSTS:
         lines.append("    %s: 0x%x,\n" % (field, consts[field]))
     render_array(lines, "ioctls", [("0x%x" % v, n) for n, v in zip(IOCTLS, ioctls)])
     render_array(lines, "signals", [("%d" % v, n) for n, v in zip(SIGNALS, signals)])
+    render_array(lines, "errnos", [("%d" % v, n) for n, v in zip(ERRNOS, errnos)])
     lines.append("};\n")
     return "".join(lines)
 
@@ -1051,7 +1072,9 @@ def render_mod(version, audits, names):
     lines.append("\n/// Number of names in [`IOCTL_NAMES`].\n")
     lines.append("pub const IOCTL_COUNT: usize = %d;\n" % len(IOCTLS))
     lines.append("\n/// Number of names in [`SIGNAL_NAMES`].\n")
-    lines.append("pub const SIGNAL_COUNT: usize = %d;\n\n" % len(SIGNALS))
+    lines.append("pub const SIGNAL_COUNT: usize = %d;\n" % len(SIGNALS))
+    lines.append("\n/// Number of names in [`ERRNO_NAMES`].\n")
+    lines.append("pub const ERRNO_COUNT: usize = %d;\n\n" % len(ERRNOS))
     render_names(lines, ["The kernel names of the syscalls of all ABIs, sorted: each ABI's "
                          "`SYSCALLS` has one",
                          "number per name, in this order."], "SYSCALL_NAMES", names)
@@ -1063,6 +1086,10 @@ def render_mod(version, audits, names):
     lines.append("\n")
     render_names(lines, ["Signal names: each ABI's `CONSTS` has one number per name, in this "
                          "order (0: no such", "signal)."], "SIGNAL_NAMES", SIGNALS)
+    lines.append("\n")
+    render_names(lines, ["errno names: each ABI's `CONSTS` has one value per name, in this "
+                         "order (every ABI", "defines them all; the generator fails "
+                         "otherwise)."], "ERRNO_NAMES", ERRNOS)
     return "".join(lines)
 
 
@@ -1074,17 +1101,17 @@ def generate(source):
     for abi in ABIS:
         try:
             syscalls = syscall_table(source, abi)
-            consts, ioctls, signals = abi_consts(source, abi)
+            consts, ioctls, signals, errnos = abi_consts(source, abi)
         except GenError as e:
             raise GenError("%s: %s" % (abi["name"], e)) from None
-        tables.append((abi, dict(syscalls), consts, ioctls, signals))
+        tables.append((abi, dict(syscalls), consts, ioctls, signals, errnos))
         counts.append((abi["name"], len(syscalls), len(ioctls), sum(1 for v in signals if v)))
-    names = sorted({n for _, syscalls, _, _, _ in tables for n in syscalls})
+    names = sorted({n for _, syscalls, _, _, _, _ in tables for n in syscalls})
     if len("".join(names)) > 0xFFFF:
         raise GenError("the syscall names take more than 65535 bytes")
-    for abi, syscalls, consts, ioctls, signals in tables:
+    for abi, syscalls, consts, ioctls, signals, errnos in tables:
         files[abi["name"] + ".rs"] = render_abi(abi, version, names, syscalls, consts, ioctls,
-                                                signals)
+                                                signals, errnos)
     files["mod.rs"] = render_mod(version, audit_values(source), names)
     return version, files, counts
 
