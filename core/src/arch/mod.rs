@@ -140,6 +140,9 @@ pub struct Consts {
     /// Numbers of the signals of `tables::SIGNAL_NAMES`, in its order; 0 where the ABI has no
     /// such signal.
     signals: [u8; tables::SIGNAL_COUNT],
+    /// Values of the errnos of `tables::ERRNO_NAMES`, in its order (every ABI defines them
+    /// all; the generator fails otherwise).
+    errnos: [u16; tables::ERRNO_COUNT],
 }
 
 impl Consts {
@@ -168,6 +171,20 @@ impl Consts {
     /// Number of the signal `name` (e.g. `"SIGKILL"`), or `None` if the ABI has no such signal.
     pub fn signal(&self, name: &str) -> Option<u32> {
         self.signals().find(|&(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// errno values by C name (`EPERM`..`ECANCELED`, the generator's list of the errnos syd
+    /// returns): mips and parisc number many of them differently from asm-generic
+    /// (`ECANCELED` is 158 on mips, 253 on parisc).
+    pub fn errnos(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        let values = self.errnos.iter().map(|&v| u32::from(v));
+        tables::ERRNO_NAMES.iter().zip(values)
+    }
+
+    /// Value of the errno `name` (e.g. `"ECANCELED"`) on this ABI, or `None` if it is not in
+    /// the list.
+    pub fn errno(&self, name: &str) -> Option<u32> {
+        self.errnos().find(|&(n, _)| n == name).map(|(_, v)| v)
     }
 }
 
@@ -995,12 +1012,68 @@ mod tests {
         }
     }
 
+    /// errno values: asm-generic's on most ABIs, their own on mips and parisc (values from
+    /// arch/{mips,parisc}/include/uapi/asm/errno.h); errno-base's EPERM..ERANGE are shared.
+    #[test]
+    fn errnos_per_abi() {
+        let names = [
+            "EPERM",
+            "EACCES",
+            "ENOSYS",
+            "ENOTCONN",
+            "ECONNREFUSED",
+            "EADDRNOTAVAIL",
+            "EOPNOTSUPP",
+            "ECANCELED",
+        ];
+        let generic = [1, 13, 38, 107, 111, 99, 95, 125];
+        let cases: [(&[&str], [u32; 8]); 3] = [
+            (
+                &[
+                    "x86_64", "x86", "x32", "arm", "aarch64", "ppc", "ppc64", "ppc64le", "s390",
+                    "s390x", "riscv64",
+                ],
+                generic,
+            ),
+            (&["mips", "mips64"], [1, 13, 89, 134, 146, 126, 122, 158]),
+            (
+                &["parisc", "parisc64"],
+                [1, 13, 251, 235, 239, 227, 223, 253],
+            ),
+        ];
+        let mut seen = 0;
+        for (abis, want) in cases {
+            for &abi in abis {
+                let got = names.map(|n| arch(abi).consts.errno(n).unwrap_or(0));
+                assert_eq!(got, want, "{abi}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, ARCHES.len());
+        for a in ARCHES.iter().chain([&&MIPSEL, &&MIPSEL64]) {
+            let c = a.consts;
+            assert_eq!(c.errnos().count(), tables::ERRNO_COUNT, "{}", a.name);
+            assert_eq!(c.errno("ENOSUCHERRNO"), None, "{}", a.name);
+            // errno-base.h (1..=34) is shared by every ABI.
+            for ((n, v), (gn, gv)) in c.errnos().zip(X86_64.consts.errnos()) {
+                assert_eq!(n, gn);
+                assert!((1..4096).contains(&v), "{} {n} {v}", a.name);
+                if gv <= 34 {
+                    assert_eq!(v, gv, "{} {n}", a.name);
+                }
+            }
+        }
+        assert_eq!(MIPSEL.consts.errno("ECANCELED"), Some(158));
+        assert_eq!(MIPSEL64.consts.errno("ENOSYS"), Some(89));
+    }
+
     #[test]
     fn shared_name_lists() {
         let lists = [
             (&tables::SYSCALL_NAMES, tables::SYSCALL_COUNT),
             (&tables::IOCTL_NAMES, tables::IOCTL_COUNT),
             (&tables::SIGNAL_NAMES, tables::SIGNAL_COUNT),
+            (&tables::ERRNO_NAMES, tables::ERRNO_COUNT),
         ];
         for (names, count) in lists {
             assert_eq!(names.len(), count);

@@ -474,7 +474,7 @@ pub static SYSCALLS: SyscallTable = SyscallTable {
     ],
 };
 
-/// Open, mmap, ioctl and signal constants of `mips64`.
+/// Open, mmap, ioctl, signal and errno constants of `mips64`.
 pub static CONSTS: Consts = Consts {
     o_rdonly: 0x0,
     o_wronly: 0x1,
@@ -610,5 +610,39 @@ pub static CONSTS: Consts = Consts {
         20, // SIGWINCH
         19, // SIGPWR
         7,  // SIGEMT
+    ],
+    errnos: [
+        1,   // EPERM
+        2,   // ENOENT
+        3,   // ESRCH
+        4,   // EINTR
+        5,   // EIO
+        9,   // EBADF
+        11,  // EAGAIN
+        12,  // ENOMEM
+        13,  // EACCES
+        14,  // EFAULT
+        16,  // EBUSY
+        17,  // EEXIST
+        18,  // EXDEV
+        20,  // ENOTDIR
+        21,  // EISDIR
+        22,  // EINVAL
+        28,  // ENOSPC
+        30,  // EROFS
+        34,  // ERANGE
+        78,  // ENAMETOOLONG
+        89,  // ENOSYS
+        93,  // ENOTEMPTY
+        90,  // ELOOP
+        71,  // EPROTO
+        95,  // ENOTSOCK
+        122, // EOPNOTSUPP
+        124, // EAFNOSUPPORT
+        125, // EADDRINUSE
+        126, // EADDRNOTAVAIL
+        134, // ENOTCONN
+        146, // ECONNREFUSED
+        158, // ECANCELED
     ],
 };

@@ -72,6 +72,9 @@ pub const IOCTL_COUNT: usize = 70;
 /// Number of names in [`SIGNAL_NAMES`].
 pub const SIGNAL_COUNT: usize = 33;
 
+/// Number of names in [`ERRNO_NAMES`].
+pub const ERRNO_COUNT: usize = 32;
+
 /// The kernel names of the syscalls of all ABIs, sorted: each ABI's `SYSCALLS` has one
 /// number per name, in this order.
 pub static SYSCALL_NAMES: super::Names = names![
@@ -645,4 +648,41 @@ pub static SIGNAL_NAMES: super::Names = names![
     "SIGWINCH",
     "SIGPWR",
     "SIGEMT",
+];
+
+/// errno names: each ABI's `CONSTS` has one value per name, in this order (every ABI
+/// defines them all; the generator fails otherwise).
+pub static ERRNO_NAMES: super::Names = names![
+    "EPERM",
+    "ENOENT",
+    "ESRCH",
+    "EINTR",
+    "EIO",
+    "EBADF",
+    "EAGAIN",
+    "ENOMEM",
+    "EACCES",
+    "EFAULT",
+    "EBUSY",
+    "EEXIST",
+    "EXDEV",
+    "ENOTDIR",
+    "EISDIR",
+    "EINVAL",
+    "ENOSPC",
+    "EROFS",
+    "ERANGE",
+    "ENAMETOOLONG",
+    "ENOSYS",
+    "ENOTEMPTY",
+    "ELOOP",
+    "EPROTO",
+    "ENOTSOCK",
+    "EOPNOTSUPP",
+    "EAFNOSUPPORT",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "ENOTCONN",
+    "ECONNREFUSED",
+    "ECANCELED",
 ];

@@ -474,7 +474,7 @@ pub static SYSCALLS: SyscallTable = SyscallTable {
     ],
 };
 
-/// Open, mmap, ioctl and signal constants of `parisc`.
+/// Open, mmap, ioctl, signal and errno constants of `parisc`.
 pub static CONSTS: Consts = Consts {
     o_rdonly: 0x0,
     o_wronly: 0x1,
@@ -610,5 +610,39 @@ pub static CONSTS: Consts = Consts {
         23, // SIGWINCH
         19, // SIGPWR
         0,  // SIGEMT
+    ],
+    errnos: [
+        1,   // EPERM
+        2,   // ENOENT
+        3,   // ESRCH
+        4,   // EINTR
+        5,   // EIO
+        9,   // EBADF
+        11,  // EAGAIN
+        12,  // ENOMEM
+        13,  // EACCES
+        14,  // EFAULT
+        16,  // EBUSY
+        17,  // EEXIST
+        18,  // EXDEV
+        20,  // ENOTDIR
+        21,  // EISDIR
+        22,  // EINVAL
+        28,  // ENOSPC
+        30,  // EROFS
+        34,  // ERANGE
+        248, // ENAMETOOLONG
+        251, // ENOSYS
+        247, // ENOTEMPTY
+        249, // ELOOP
+        61,  // EPROTO
+        216, // ENOTSOCK
+        223, // EOPNOTSUPP
+        225, // EAFNOSUPPORT
+        226, // EADDRINUSE
+        227, // EADDRNOTAVAIL
+        235, // ENOTCONN
+        239, // ECONNREFUSED
+        253, // ECANCELED
     ],
 };

@@ -474,7 +474,7 @@ pub static SYSCALLS: SyscallTable = SyscallTable {
     ],
 };
 
-/// Open, mmap, ioctl and signal constants of `ppc64le`.
+/// Open, mmap, ioctl, signal and errno constants of `ppc64le`.
 pub static CONSTS: Consts = Consts {
     o_rdonly: 0x0,
     o_wronly: 0x1,
@@ -610,5 +610,39 @@ pub static CONSTS: Consts = Consts {
         28, // SIGWINCH
         30, // SIGPWR
         0,  // SIGEMT
+    ],
+    errnos: [
+        1,   // EPERM
+        2,   // ENOENT
+        3,   // ESRCH
+        4,   // EINTR
+        5,   // EIO
+        9,   // EBADF
+        11,  // EAGAIN
+        12,  // ENOMEM
+        13,  // EACCES
+        14,  // EFAULT
+        16,  // EBUSY
+        17,  // EEXIST
+        18,  // EXDEV
+        20,  // ENOTDIR
+        21,  // EISDIR
+        22,  // EINVAL
+        28,  // ENOSPC
+        30,  // EROFS
+        34,  // ERANGE
+        36,  // ENAMETOOLONG
+        38,  // ENOSYS
+        39,  // ENOTEMPTY
+        40,  // ELOOP
+        71,  // EPROTO
+        88,  // ENOTSOCK
+        95,  // EOPNOTSUPP
+        97,  // EAFNOSUPPORT
+        98,  // EADDRINUSE
+        99,  // EADDRNOTAVAIL
+        107, // ENOTCONN
+        111, // ECONNREFUSED
+        125, // ECANCELED
     ],
 };
