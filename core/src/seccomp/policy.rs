@@ -14,16 +14,26 @@ use crate::arch::{Arch, Consts};
 use crate::names::Names;
 use crate::sandbox::{Cap, Lock, Mode, Sandbox};
 
-/// Errno values used by the filters (asm-generic/errno*.h; identical on every architecture for
-/// these).
+/// Errno values used by the filters. EPERM, ESRCH and EINVAL come from asm-generic/errno-base.h,
+/// which every ABI shares; the others differ on mips and parisc, so [`errno_of`] reads them
+/// from the ABI's table (the values here are asm-generic's, its fallback).
 mod errno {
     pub const EPERM: u16 = 1;
     pub const ESRCH: u16 = 3;
     pub const EINVAL: u16 = 22;
-    pub const ENOTCONN: u16 = 107;
-    pub const ECONNREFUSED: u16 = 111;
-    pub const EADDRNOTAVAIL: u16 = 99;
-    pub const ECANCELED: u16 = 125;
+    pub const ENOTCONN: (&str, u16) = ("ENOTCONN", 107);
+    pub const ECONNREFUSED: (&str, u16) = ("ECONNREFUSED", 111);
+    pub const EADDRNOTAVAIL: (&str, u16) = ("EADDRNOTAVAIL", 99);
+    pub const ECANCELED: (&str, u16) = ("ECANCELED", 125);
+    pub const ENOSYS: (&str, u16) = ("ENOSYS", 38);
+}
+
+/// The errno `(name, asm-generic value)` as the ABI of `c` numbers it. The generated tables
+/// define every name the filters use (a test checks it), so the fallback is never taken.
+fn errno_of(c: &Consts, (name, generic): (&str, u16)) -> u16 {
+    c.errno(name)
+        .and_then(|v| u16::try_from(v).ok())
+        .unwrap_or(generic)
 }
 
 /// The level-0 deny list: ECANCELED at every level (SPEC §6.1).
@@ -458,6 +468,11 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The errno `(name, generic value)` as this ABI numbers it.
+    fn errno(&self, e: (&str, u16)) -> u16 {
+        errno_of(self.c, e)
+    }
+
     /// Whether the calls of a type in state `m` go to user space.
     fn routed(&self, m: Mode) -> bool {
         // SECURITY: a type that is off while the lock is on at start-up can never be switched
@@ -572,8 +587,9 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
     let c = ctx.c;
     // 1. The level-0 list, at every level.
     if LEVEL0.contains(name) {
-        plan.always(Action::Errno(errno::ECANCELED))?;
-        return Ok(Some(Action::Errno(errno::ECANCELED)));
+        let ecanceled = ctx.errno(errno::ECANCELED);
+        plan.always(Action::Errno(ecanceled))?;
+        return Ok(Some(Action::Errno(ecanceled)));
     }
     // 1b. Side doors: calls that reach files or sockets without a path or address the filter or
     // the supervisor could check.
@@ -764,13 +780,13 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
         // Under -b a network `deny` keeps upstream's per-call errnos (SPEC §2.6).
         let e = match name {
             "bind" if ctx.opts.bpf_only && ctx.sb.task.network == Mode::Deny => {
-                errno::EADDRNOTAVAIL
+                ctx.errno(errno::EADDRNOTAVAIL)
             }
             "connect" | "recvmsg" if ctx.opts.bpf_only && ctx.sb.task.network == Mode::Deny => {
-                errno::ECONNREFUSED
+                ctx.errno(errno::ECONNREFUSED)
             }
             "sendto" | "sendmsg" if ctx.opts.bpf_only && ctx.sb.task.network == Mode::Deny => {
-                errno::ENOTCONN
+                ctx.errno(errno::ENOTCONN)
             }
             _ => errno::EPERM,
         };
@@ -839,13 +855,9 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
     Ok(Some(fin))
 }
 
-/// ENOSYS of an architecture (asm-generic 38; mips 89; parisc 251).
+/// ENOSYS of an architecture (asm-generic 38; mips 89; parisc 251), from its generated table.
 pub fn enosys(arch: &Arch) -> u16 {
-    match arch.name {
-        "mips" | "mips64" => 89,
-        "parisc" | "parisc64" => 251,
-        _ => 38,
-    }
+    errno_of(arch.consts, errno::ENOSYS)
 }
 
 /// The syscall numbers beyond an architecture's table, as ranges (first, last): everything
@@ -965,6 +977,34 @@ mod tests {
         }
     }
 
+    /// ENOSYS for syscalls newer than the tables: each ABI's own number (asm-generic 38,
+    /// arch/mips and arch/parisc/include/uapi/asm/errno.h 89 and 251).
+    #[test]
+    fn enosys_is_the_abis_own() {
+        use crate::arch;
+        for (a, want) in [
+            (&arch::X86_64, 38),
+            (&arch::X86, 38),
+            (&arch::AARCH64, 38),
+            (&arch::MIPS, 89),
+            (&arch::MIPS64, 89),
+            (&arch::MIPSEL, 89),
+            (&arch::MIPSEL64, 89),
+            (&arch::PARISC, 251),
+            (&arch::PARISC64, 251),
+        ] {
+            assert_eq!(enosys(a), want, "{}", a.name);
+            let f = build(&Sandbox::default(), &OPTS, a).unwrap();
+            let above = a.syscalls().map(|(_, nr)| nr).max().unwrap() + 1;
+            assert_eq!(
+                f.evaluate(above, &[0; 6]),
+                Action::Errno(want),
+                "{}",
+                a.name
+            );
+        }
+    }
+
     #[test]
     fn socketcall_routes_only_the_handled_subcalls() {
         let n = Action::UserNotif;
@@ -1059,10 +1099,11 @@ mod tests {
         // (state, -b, successful_bind) -> the action of each call in `calls`.
         let n = Action::UserNotif;
         let a = Action::Allow;
+        // asm-generic's numbers: the ABIs below all use them.
         let (na, cr, nc) = (
-            Action::Errno(errno::EADDRNOTAVAIL),
-            Action::Errno(errno::ECONNREFUSED),
-            Action::Errno(errno::ENOTCONN),
+            Action::Errno(errno::EADDRNOTAVAIL.1),
+            Action::Errno(errno::ECONNREFUSED.1),
+            Action::Errno(errno::ENOTCONN.1),
         );
         let table: [(Mode, bool, bool, [Action; 10]); 7] = [
             (Mode::Deny, false, true, [n, n, n, n, n, n, n, n, n, n]),

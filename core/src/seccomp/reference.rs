@@ -20,7 +20,9 @@ use super::Action;
 use crate::arch::Arch;
 use crate::sandbox::{Cap, Lock, Mode, Sandbox};
 
-/// errno values (asm-generic/errno-base.h, asm-generic/errno.h; the same on every ABI for these).
+/// errno values (asm-generic/errno-base.h, asm-generic/errno.h). The first three are the same on
+/// every ABI; the others are asm-generic's numbers, which mips and parisc replace: [`errno_of`]
+/// reads the ABI's own.
 const EPERM: u16 = 1;
 const ESRCH: u16 = 3;
 const EINVAL: u16 = 22;
@@ -28,6 +30,21 @@ const EADDRNOTAVAIL: u16 = 99;
 const ENOTCONN: u16 = 107;
 const ECONNREFUSED: u16 = 111;
 const ECANCELED: u16 = 125;
+
+/// The asm-generic errno `generic` as `arch` numbers it.
+fn errno_of(arch: &Arch, generic: u16) -> u16 {
+    let name = match generic {
+        EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        ENOTCONN => "ENOTCONN",
+        ECONNREFUSED => "ECONNREFUSED",
+        ECANCELED => "ECANCELED",
+        _ => return generic,
+    };
+    arch.consts
+        .errno(name)
+        .and_then(|v| u16::try_from(v).ok())
+        .unwrap_or(generic)
+}
 
 /// `F_OK`, `X_OK`, `W_OK`, `R_OK` (unistd.h; SPEC appendix A).
 const F_OK: u32 = 0;
@@ -414,7 +431,7 @@ fn decide(
 
     // §2.4 precedence 1: the level-0 deny list, at every level.
     if LEVEL0.contains(&name) {
-        return Action::Errno(ECANCELED);
+        return Action::Errno(errno_of(arch, ECANCELED));
     }
     // Project rule (the hardening issue, not in SPEC): io_uring is refused while any type is
     // allow/deny, the file-handle calls while read or write is (after -b's translation).
@@ -711,7 +728,7 @@ fn bpf_denial(
                 "sendto" | "sendmsg" => ENOTCONN,
                 _ => EPERM,
             };
-            return Some(Action::Errno(errno));
+            return Some(Action::Errno(errno_of(arch, errno)));
         }
         return deny;
     }
@@ -1401,6 +1418,10 @@ mod tests {
         let default: &[Case] = &[
             ("mount", "x86_64", [0; 6], Action::Errno(ECANCELED)),
             ("ptrace", "x86_64", [0; 6], Action::Errno(ECANCELED)),
+            // arch/mips and arch/parisc/include/uapi/asm/errno.h: ECANCELED is 158 and 253.
+            ("mount", "mips", [0; 6], Action::Errno(158)),
+            ("mount", "mips64", [0; 6], Action::Errno(158)),
+            ("mount", "parisc", [0; 6], Action::Errno(253)),
             ("getpid", "x86_64", [0; 6], a),
             ("setuid", "x86_64", [0; 6], Action::Errno(EINVAL)),
             ("setuid", "x86_64", [11; 6], Action::Errno(EINVAL)),
@@ -1485,6 +1506,13 @@ mod tests {
             ("bind", "x86_64", [0; 6], Action::Errno(EADDRNOTAVAIL)),
             ("connect", "x86_64", [0; 6], Action::Errno(ECONNREFUSED)),
             ("sendmsg", "x86_64", [0; 6], Action::Errno(ENOTCONN)),
+            // mips: EADDRNOTAVAIL 126, ECONNREFUSED 146, ENOTCONN 134; parisc: 227, 239, 235.
+            ("bind", "mips", [0; 6], Action::Errno(126)),
+            ("connect", "mips64", [0; 6], Action::Errno(146)),
+            ("sendmsg", "mips", [0; 6], Action::Errno(134)),
+            ("bind", "parisc64", [0; 6], Action::Errno(227)),
+            ("connect", "parisc", [0; 6], Action::Errno(239)),
+            ("sendmsg", "parisc", [0; 6], Action::Errno(235)),
             ("listen", "x86_64", [0; 6], EPERM_),
             ("open", "x86_64", [0, rd, 0, 0, 0, 0], a),
             ("execve", "x86_64", [0; 6], a),
