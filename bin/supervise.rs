@@ -17,24 +17,38 @@ use crate::path::{self, Base, Follow, PathBuf, Resolve, Tracee};
 use crate::sys::{self, AddFd, Answer, Errno, Fd, Notif, Pid, Status};
 use crate::vecmap::VecMap;
 
-/// errno values (asm-generic).
+/// errno values as this build's ABI numbers them: mips and parisc differ from asm-generic from
+/// 35 on, and every ABI a host runs shares its host's numbering.
 pub(crate) mod e {
-    pub const EPERM: i32 = 1;
-    pub const ENOENT: i32 = 2;
-    pub const ESRCH: i32 = 3;
-    pub const EBADF: i32 = 9;
-    pub const EACCES: i32 = 13;
-    pub const EFAULT: i32 = 14;
-    pub const EEXIST: i32 = 17;
-    pub const ENOTDIR: i32 = 20;
-    pub const EISDIR: i32 = 21;
-    pub const ENOSYS: i32 = 38;
-    pub const ENOTEMPTY: i32 = 39;
-    pub const ELOOP: i32 = 40;
-    pub const EAFNOSUPPORT: i32 = 97;
-    pub const EADDRNOTAVAIL: i32 = 99;
-    pub const ENOTCONN: i32 = 107;
-    pub const ECONNREFUSED: i32 = 111;
+    pub const EPERM: i32 = libc::EPERM;
+    pub const ENOENT: i32 = libc::ENOENT;
+    pub const ESRCH: i32 = libc::ESRCH;
+    pub const EBADF: i32 = libc::EBADF;
+    pub const EACCES: i32 = libc::EACCES;
+    pub const EFAULT: i32 = libc::EFAULT;
+    pub const EEXIST: i32 = libc::EEXIST;
+    pub const ENOTDIR: i32 = libc::ENOTDIR;
+    pub const EISDIR: i32 = libc::EISDIR;
+    pub const ENOSYS: i32 = libc::ENOSYS;
+    pub const ENOTEMPTY: i32 = libc::ENOTEMPTY;
+    pub const ELOOP: i32 = libc::ELOOP;
+    pub const EAFNOSUPPORT: i32 = libc::EAFNOSUPPORT;
+    pub const EADDRNOTAVAIL: i32 = libc::EADDRNOTAVAIL;
+    pub const ENOTCONN: i32 = libc::ENOTCONN;
+    pub const ECONNREFUSED: i32 = libc::ECONNREFUSED;
+}
+
+/// The asm-generic errno `generic` of the core's syscall table as this build's ABI numbers it:
+/// the entry of the x86_64 table (asm-generic) that has it, read in the native one (both list
+/// the same names in the same order). An errno outside the tables' list stays as it is.
+fn native_errno(generic: i32) -> i32 {
+    let asm_generic = syd_core::arch::X86_64.consts.errnos();
+    let native = crate::setup::native().consts.errnos();
+    asm_generic
+        .zip(native)
+        .find(|&((_, g), _)| i32::try_from(g) == Ok(generic))
+        .and_then(|(_, (_, v))| i32::try_from(v).ok())
+        .unwrap_or(generic)
 }
 
 /// One handled syscall of one ABI.
@@ -316,6 +330,7 @@ impl Supervisor {
                 safe,
                 errno,
             } => {
+                let (safe, errno) = (safe.map(native_errno), native_errno(errno));
                 let mut out = PathBuf::new();
                 match self.path_check(n, &call, &tracee, tgid, cap, &first, safe, errno, &mut out) {
                     Check::Denied(a) => return Reply::Answer(a),
