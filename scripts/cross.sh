@@ -62,7 +62,7 @@ for t in "${targets[@]}"; do
             cargo "+$NIGHTLY" build --release --target "$t" -Zbuild-std=core,alloc --bin syd
         v=$(basename "$deb")
         v=${v#musl-dev_}
-        libc_of[$t]="musl ${v%%_*} (Debian musl-dev:$darch, build-std)"
+        libc_of[$t]="musl ${v%%_*} (Debian $suite musl-dev:$darch, build-std)"
     else
         rustup target add "$t" >&2
         cargo build --release --target "$t" --bin syd
@@ -71,7 +71,7 @@ for t in "${targets[@]}"; do
 done
 
 status=0
-printf '\n%-34s %-48s %9s\n' target libc bytes
+printf '\n%-34s %-68s %8s\n' target libc bytes
 for t in "${targets[@]}"; do
     bin="target/$t/release/syd"
     size=$(stat -c %s "$bin")
@@ -81,6 +81,6 @@ for t in "${targets[@]}"; do
         status=1
     fi
     [ "$size" -le "$SIZE_GOAL" ] || note="$note (over $SIZE_GOAL)"
-    printf '%-34s %-48s %9s%s\n' "$t" "${libc_of[$t]}" "$size" "$note"
+    printf '%-34s %-68s %8s%s\n' "$t" "${libc_of[$t]}" "$size" "$note"
 done
 exit $status
