@@ -15,8 +15,9 @@
 #   not always to be had (this project's machines get none), and one route per target keeps the
 #   builds the same everywhere.
 # 32-bit targets use musl's 64-bit time_t ABI (libc's --cfg libc_unstable_musl_v1_2: the
-# __*_time64 symbols), which the code assumes. Needs: rustup, a nightly toolchain (rust-src is
-# added), apt-get and dpkg-deb, and a Debian mirror. Prints a table: target, libc, size.
+# __*_time64 symbols), which the code assumes. Needs: rustup (a nightly toolchain and its rust-src
+# are installed when missing; SYD_NIGHTLY picks another, e.g. nightly-2026-10-29), apt-get and
+# dpkg-deb, and a Debian mirror. Prints a table: target, libc, size (flagged over 200 KiB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/debian.sh
@@ -54,6 +55,9 @@ for t in "${targets[@]}"; do
         rm -rf "$root"
         deb_extract "$deb" "$root"
         lib="$root/usr/lib/$mdir"
+        if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1; then
+            rustup toolchain install "$NIGHTLY" --profile minimal >&2
+        fi
         rustup component add rust-src --toolchain "$NIGHTLY" >&2
         # The C start code is musl's crt1.o: with link-self-contained=no rustc adds none.
         RUSTFLAGS="-C target-feature=+crt-static${feat:-} -C link-self-contained=no \
