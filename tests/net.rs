@@ -1210,3 +1210,49 @@ fn socketcall_of_32_bit_programs() {
     let out = run32(&[], &["sendto-null"]);
     assert_eq!(out.stdout, "setup err 1\n", "{out:#?}");
 }
+
+/// The i386 ABI on x86_64 (the architectures issue): with x86 in the filter (the default) a
+/// 32-bit program is sandboxed like a 64-bit one — the same checks, reported with abi=1 — and
+/// magic stat answers through stat64; without it (`-a x86_64`) the program is killed.
+#[test]
+fn i386_programs_are_sandboxed_like_native_ones() {
+    if !require_kernel() {
+        return;
+    }
+    let t = TempDir::new("compat");
+    let Some(bin) = socketcall32(&t) else {
+        return;
+    };
+    std::fs::create_dir(t.0.join("ok")).unwrap();
+    std::fs::create_dir(t.0.join("no")).unwrap();
+    let allow = format!("allowlist/write+{}/ok/***", t.s());
+    let run32 = |opts: &[&str], args: &[&str]| {
+        let mut v: Vec<&str> = opts.to_vec();
+        v.extend(["-m", "core/sandbox/write:deny", "-m", &allow, "--", &bin]);
+        v.extend(args);
+        syd(&v).run()
+    };
+    let ok_file = format!("{}/ok/f", t.s());
+    let no_file = format!("{}/no/f", t.s());
+    let no_dir = format!("{}/no/d", t.s());
+    let out = run32(&[], &["open-w", &ok_file]);
+    assert!(out.stdout.starts_with("ok "), "{out:?}");
+    let out = run32(&[], &["open-w", &no_file]);
+    assert_eq!(out.stdout, "err 1\n", "{out:?}");
+    assert!(out.stderr.contains("(abi=1 name:"), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("open(`{no_file}')")),
+        "{out:?}"
+    );
+    let out = run32(&[], &["mkdir", &no_dir]);
+    assert_eq!(out.stdout, "err 1\n", "{out:?}");
+    assert!(!t.0.join("no/d").exists());
+    // Magic stat through the i386 stat64 call: true and false queries.
+    let out = run32(&[], &["stat64", "/dev/sydbox/core/sandbox/write?"]);
+    assert_eq!(out.stdout, "ok 0\n", "{out:?}");
+    let out = run32(&[], &["stat64", "/dev/sydbox/core/sandbox/read?"]);
+    assert_eq!(out.stdout, "err 2\n", "{out:?}");
+    // Without x86 in the filter, the first i386 call kills the program (SIGSYS: 128 + 31).
+    let out = run32(&["-a", "x86_64"], &["open-w", &ok_file]);
+    assert_eq!(out.code(), Some(159), "{out:?}");
+}
