@@ -6,9 +6,10 @@
 #
 # Downloads (scripts/debian.sh, a private apt state) the kernel package and busybox-static of
 # ARCH, builds syd for it (scripts/cross.sh), packs an initramfs of busybox, syd, init.sh and
-# cases.sh (scripts/boot/), boots it with -nographic -no-reboot under a time limit and the serial
-# console captured in target/boot/ARCH/console.log, and exits 0 only if the guest reached its end
-# and printed no failing RESULT line. Nothing needs the network inside the guest (loopback only).
+# cases.sh (scripts/boot/; arm64 also gets armhf's busybox as /bin/busybox32 for the compat-ABI
+# cases), boots it with -nographic -no-reboot under a time limit and the serial console captured
+# in target/boot/ARCH/console.log, and exits 0 only if the guest reached its end and printed no
+# failing RESULT line. Nothing needs the network inside the guest (loopback only).
 #
 # riscv64: Debian 12 has no riscv64 kernel, so instead the core's unit tests run under qemu-user
 # (target riscv64gc-unknown-linux-gnu, static glibc: rustup has no musl std for riscv64 here).
@@ -107,6 +108,12 @@ dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$out" ./boot
 kernel=$(ls "$out"/boot/vmlinu[xz]-*)
 deb_extract "$bdeb" "$out/bb"
 cp "$out/bb/bin/busybox" "$out/root/bin/busybox"
+# arm64 also gets armhf's busybox as /bin/busybox32: the cases run it under the aarch64 syd to
+# check the compat (arm) ABI.
+if [ "$arch" = arm64 ]; then
+    deb_extract "$(deb_fetch bookworm armhf busybox-static)" "$out/bb32"
+    cp "$out/bb32/bin/busybox" "$out/root/bin/busybox32"
+fi
 
 echo "==> $arch: syd for $triple" >&2
 scripts/cross.sh "$triple" >&2

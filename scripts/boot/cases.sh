@@ -1,7 +1,8 @@
 # The boot-test cases, sourced by init.sh inside the guest (busybox sh, root, loopback only).
 # Also runs on a host for a quick check (as root, in `unshare -mu`): SYD=path/to/syd
 # BB=path/to/busybox sh scripts/boot/cases.sh, with busybox's applets first in PATH. Prints one line per case: RESULT <case> ok|fail <detail>.
-# $SYD is the syd under test; $W a scratch directory (created here).
+# $SYD is the syd under test; $W a scratch directory (created here); $BB32, when present, a
+# 32-bit busybox for the compat-ABI cases.
 
 SYD=${SYD:-/bin/syd}
 BB=${BB:-/bin/busybox}
@@ -192,6 +193,58 @@ if hostname "$name" 2>"$W/ho.err"; then
     fi
 else
     result level0_sethostname skip "sethostname fails outside the sandbox too: $(last "$W/ho.err")"
+fi
+
+# Compat ABI: a 32-bit busybox ($BB32, only in the arm64 initramfs: armhf's busybox-static) under
+# this syd. With the default ABIs (native and compat) its writes are checked like native ones, the
+# report says abi=1, and magic stat answers it; with `-a <native>` alone its first system call
+# kills it (SIGSYS: exit 128 + 31).
+BB32=${BB32:-/bin/busybox32}
+if [ -x "$BB32" ]; then
+    if ! "$BB32" true 2>"$W/c32.err"; then
+        result compat32 skip "this kernel runs no 32-bit program: $(last "$W/c32.err")"
+    else
+        mkdir -p "$W/m32"
+        "$SYD" $write_sandbox -- "$BB32" sh -c "echo x > $W/no/f32" 2>"$W/cd32.err"
+        rc=$?
+        if [ $rc -ne 0 ] && [ ! -e "$W/no/f32" ] && grep -q "$EPERM" "$W/cd32.err" &&
+            grep -q "(abi=1 name:" "$W/cd32.err" && grep -q "open.*(\`$W/no/f32')" "$W/cd32.err"; then
+            result compat32_write_denied ok "exit $rc: $(grep -o '(abi=.*' "$W/cd32.err")"
+        else
+            result compat32_write_denied fail "exit $rc, file $( [ -e "$W/no/f32" ] && echo written || echo absent): $(tr '\n' ';' <"$W/cd32.err")"
+        fi
+        "$SYD" $write_sandbox -- "$BB32" sh -c "echo x > $W/ok/f32" 2>"$W/ca32.err"
+        rc=$?
+        if [ $rc -eq 0 ] && [ "$(cat "$W/ok/f32" 2>/dev/null)" = x ]; then
+            result compat32_write_allowed ok "exit 0"
+        else
+            result compat32_write_allowed fail "exit $rc: $(last "$W/ca32.err")"
+        fi
+        # Magic stat: the shell's own test grows its allowlist (magic changes only the calling
+        # process), and a stat program sees the fake stat of SPEC 5.4.
+        "$SYD" -m core/sandbox/write:deny -- "$BB32" sh -c \
+            "test -e '/dev/sydbox/allowlist/write+$W/m32/***' && echo x > $W/m32/f &&
+            $BB32 stat -c '%F %a %t,%T %X %Y %Z' '/dev/sydbox/core/sandbox/write?'" \
+            >"$W/cm32.out" 2>"$W/cm32.err"
+        rc=$?
+        fake="character special file 666 1,3 505958400 -842745600 -2036448000"
+        if [ $rc -eq 0 ] && [ -e "$W/m32/f" ] && [ "$(cat "$W/cm32.out")" = "$fake" ]; then
+            result compat32_magic ok "exit 0, stat: $fake"
+        else
+            result compat32_magic fail "exit $rc, stat '$(cat "$W/cm32.out")': $(last "$W/cm32.err")"
+        fi
+        # Without the compat ABI in the filter: the native busybox runs, the 32-bit one is killed.
+        native=$(uname -m)
+        "$SYD" -a "$native" -- "$BB" true 2>"$W/cn32.err"
+        rcn=$?
+        "$SYD" -a "$native" -- "$BB32" true 2>"$W/ck32.err"
+        rc=$?
+        if [ $rcn -eq 0 ] && [ $rc -eq 159 ]; then
+            result compat32_killed ok "-a $native: native exit 0, 32-bit exit 159 (SIGSYS)"
+        else
+            result compat32_killed fail "-a $native: native exit $rcn, 32-bit exit $rc: $(last "$W/ck32.err")"
+        fi
+    fi
 fi
 
 rm -rf "$W"

@@ -1,5 +1,6 @@
 #!/bin/busybox sh
-# PID 1 of the boot-test initramfs (busybox-static, syd, this file and cases.sh, nothing else):
+# PID 1 of the boot-test initramfs (busybox-static, syd, this file and cases.sh, nothing else
+# but the arm64 test's 32-bit busybox):
 # mounts what the cases need, brings up loopback, runs the cases, powers off. The host reads the
 # serial console: RESULT lines between BEGIN and END.
 /bin/busybox mkdir -p /proc /sys /dev /tmp /root
