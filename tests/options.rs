@@ -380,10 +380,10 @@ fn chroot_then_chdir_inside_it() {
     }
     let t = Tree::empty("chroot");
     std::fs::create_dir_all(t.root.join("bin")).unwrap();
-    std::fs::create_dir_all(t.root.join("work/sub")).unwrap();
+    std::fs::create_dir_all(t.root.join("build/sub")).unwrap();
     std::fs::copy(probe_path(), t.root.join("bin/probe")).unwrap();
     let root = t.s();
-    let allow = "allowlist/write+/work/***";
+    let allow = "allowlist/write+/build/***";
     let run = |opts: &[&str], argv: &[&str]| {
         let mut args = vec!["-C", &root, "-m", WRITE_DENY, "-m", allow];
         args.extend_from_slice(opts);
@@ -393,17 +393,17 @@ fn chroot_then_chdir_inside_it() {
     };
     // The command is looked up in PATH inside the root; -D is relative to the root.
     let out = run(
-        &["-D", "work"],
+        &["-D", "build"],
         &["probe", "open", "new", "O_WRONLY|O_CREAT", "0600"],
     );
     assert!(out.stdout.starts_with("ok "), "{out:?}");
-    assert!(t.root.join("work/new").exists());
+    assert!(t.root.join("build/new").exists());
     let out = run(
-        &["-D", "/work/sub"],
+        &["-D", "/build/sub"],
         &["probe", "open", "f", "O_WRONLY|O_CREAT", "0600"],
     );
     assert!(out.stdout.starts_with("ok "), "{out:?}");
-    assert!(t.root.join("work/sub/f").exists());
+    assert!(t.root.join("build/sub/f").exists());
     // Without -D the command starts at the new root.
     let out = run(
         &[],
@@ -417,14 +417,14 @@ fn chroot_then_chdir_inside_it() {
     assert!(out.stderr.contains("chdir failed"), "{out:?}");
     // Read sandboxing confines chdir to the -D directory as the command sees it.
     let out = run(
-        &["-D", "/work", "-m", "core/sandbox/read:allow"],
+        &["-D", "/build", "-m", "core/sandbox/read:allow"],
         &["/bin/probe", "chdir", "/bin"],
     );
     assert_eq!(out.stdout, "err EACCES\n", "{out:?}");
     assert_eq!(fscommon::contexts(&out.stderr), ["chdir(`/bin')"]);
     let out = run(
-        &["-D", "/work", "-m", "core/sandbox/read:allow"],
-        &["/bin/probe", "chdir", "/work/sub"],
+        &["-D", "/build", "-m", "core/sandbox/read:allow"],
+        &["/bin/probe", "chdir", "/build/sub"],
     );
     assert_eq!(out.stdout, "ok 0\n", "{out:?}");
 }
