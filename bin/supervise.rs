@@ -72,6 +72,26 @@ pub(crate) struct Task {
     start: u64,
 }
 
+/// A known thread (SPEC §2.2).
+struct Thread {
+    tgid: i32,
+    /// Start time of the thread (/proc/TID/stat field 22).
+    start: u64,
+    /// `/proc/<tid>/stat`, kept open while the descriptor budget allows: see `tgid`.
+    stat: Option<Fd>,
+}
+
+impl Thread {
+    /// Whether the thread still is the one this entry was made for.
+    fn alive(&self, tid: i32) -> bool {
+        let start = match &self.stat {
+            Some(fd) => read_start_time_fd(fd),
+            None => read_start_time(Pid(tid)),
+        };
+        start == Some(self.start)
+    }
+}
+
 /// What was decided for a notification.
 pub(crate) enum Reply {
     /// Answer with this.
@@ -87,9 +107,13 @@ pub struct Supervisor {
     startup: Rc<TaskPolicy>,
     startup_lock: Lock,
     pub(crate) tasks: VecMap<i32, Task>,
-    /// Thread id -> (thread group id, start time of the thread).
-    tids: VecMap<i32, (i32, u64)>,
+    /// Thread id -> what is known of the thread.
+    tids: VecMap<i32, Thread>,
     inserted: usize,
+    /// How many `/proc` descriptors the `tids` entries keep open.
+    kept: usize,
+    /// At most this many are kept (half the descriptor limit; the rest serve the calls).
+    keep_max: usize,
     calls: Vec<Call>,
     /// The command's first process.
     pub eldest: Pid,
@@ -176,6 +200,8 @@ impl Supervisor {
             tasks: VecMap::new(),
             tids: VecMap::new(),
             inserted: 0,
+            kept: 0,
+            keep_max: sys::raise_nofile_limit() / 2,
             calls,
             eldest,
             initial_exec_done: false,
@@ -233,15 +259,35 @@ impl Supervisor {
     ///
     /// SECURITY: pids are recycled. An entry is trusted only while the start time of its
     /// thread (and of its group leader) is unchanged; otherwise it belonged to a dead task,
-    /// whose relaxed or unlocked state must not pass to the newcomer.
+    /// whose relaxed or unlocked state must not pass to the newcomer. The entry keeps
+    /// `/proc/<tid>/stat` open, so that the check is one pread instead of open, read, close.
+    /// A procfs descriptor pins the task's `struct pid`, not its number: once that task is
+    /// reaped, reading the descriptor fails (ESRCH), even after the number went to a new
+    /// task, and a successful read names the same task (its start time is compared all the
+    /// same). An exec by a non-leader thread moves that thread to the leader's pid, with the
+    /// leader's start time: the same thread group, as before. When the descriptor budget is
+    /// spent, an entry keeps no descriptor and the path is read each time, as it was.
     fn tgid(&mut self, tid: i32) -> Option<i32> {
-        let start = read_start_time(Pid(tid))?;
-        if let Some(&(g, s)) = self.tids.get(&tid) {
-            if s == start {
-                return Some(g);
+        if let Some(t) = self.tids.get(&tid) {
+            if t.alive(tid) {
+                return Some(t.tgid);
             }
-            self.tids.remove(&tid);
+            if let Some(old) = self.tids.remove(&tid) {
+                self.forget(old);
+            }
         }
+        if self.inserted % 256 == 255 || self.kept >= self.keep_max {
+            self.prune();
+        }
+        let stat = if self.kept < self.keep_max {
+            open_proc(Pid(tid), b"/stat").ok()
+        } else {
+            None
+        };
+        let start = match &stat {
+            Some(fd) => read_start_time_fd(fd),
+            None => read_start_time(Pid(tid)),
+        }?;
         let (tgid, ppid) = read_status_ids(Pid(tid))?;
         let leader_start = if tgid == tid {
             start
@@ -269,19 +315,30 @@ impl Supervisor {
             self.tasks.insert(tgid, task);
             self.seen += 1;
         }
-        self.tids.insert(tid, (tgid, start));
-        self.inserted += 1;
-        if self.inserted.is_multiple_of(256) {
-            self.prune();
+        self.kept += usize::from(stat.is_some());
+        let entry = Thread { tgid, start, stat };
+        if let Some(old) = self.tids.insert(tid, entry) {
+            self.forget(old);
         }
+        self.inserted += 1;
         Some(tgid)
+    }
+
+    /// Drops a thread entry and its descriptor.
+    fn forget(&mut self, t: Thread) {
+        self.kept = self.kept.saturating_sub(usize::from(t.stat.is_some()));
     }
 
     /// Forgets tasks that no longer exist.
     fn prune(&mut self) {
-        self.tids
-            .retain(|&tid, &mut (_, start)| read_start_time(Pid(tid)) == Some(start));
-        let live: Vec<i32> = self.tids.values().map(|&(g, _)| g).collect();
+        let mut kept = 0;
+        self.tids.retain(|&tid, t| {
+            let live = t.alive(tid);
+            kept += usize::from(live && t.stat.is_some());
+            live
+        });
+        self.kept = kept;
+        let live: Vec<i32> = self.tids.values().map(|t| t.tgid).collect();
         self.tasks.retain(|tgid, _| live.contains(tgid));
     }
 
@@ -1531,11 +1588,32 @@ fn status_field(status: &[u8], name: &[u8]) -> Option<u64> {
     })
 }
 
+/// Opens `/proc/<pid><suffix>` for reading.
+fn open_proc(pid: Pid, suffix: &[u8]) -> Result<Fd, Errno> {
+    let mut path = [0u8; 64];
+    let len = mem::fmt_proc(&mut path, pid, suffix);
+    let c = CStr::from_bytes_with_nul(path.get(..=len).unwrap_or(&[]))
+        .map_err(|_| Errno(libc::EINVAL))?;
+    sys::open(c, libc::O_RDONLY | libc::O_CLOEXEC, 0)
+}
+
 /// The start time of `tid` (field 22 of /proc/TID/stat, in clock ticks since boot).
 fn read_start_time(tid: Pid) -> Option<u64> {
     let mut buf = [0u8; 1024];
     let n = read_proc_file(tid, b"/stat", &mut buf).ok()?;
-    let s = buf.get(..n)?;
+    parse_start_time(buf.get(..n)?)
+}
+
+/// The start time in a kept `/proc/<tid>/stat` descriptor: one pread (a seq_file read at
+/// offset 0 returns the whole line, far below the buffer). `None` once the task is gone.
+fn read_start_time_fd(fd: &Fd) -> Option<u64> {
+    let mut buf = [0u8; 1024];
+    let n = sys::pread(fd, &mut buf, 0).ok()?;
+    parse_start_time(buf.get(..n)?)
+}
+
+/// Field 22 of a `/proc/<tid>/stat` line.
+fn parse_start_time(s: &[u8]) -> Option<u64> {
     // "pid (comm) state ppid ...": comm may hold spaces and ')'; fields follow the last ')'.
     let close = s.iter().rposition(|&b| b == b')')?;
     let field = s
