@@ -451,6 +451,38 @@ pub fn canonicalize(
     follow: Follow,
     out: &mut PathBuf,
 ) -> Result<(), Errno> {
+    canonicalize_at(tracee, base, path, resolve, follow, out, &mut None)
+}
+
+/// [`canonicalize`], with the tracee's root descriptor (`/proc/<tid>/root`) carried in and
+/// out of `root_fd`: taken from it if set, else opened when needed, and left in it, so that
+/// the caller's next lookups for the same notification start at the same root without
+/// opening it again. Errors: those of [`canonicalize`].
+pub fn canonicalize_at(
+    tracee: &Tracee,
+    base: Base,
+    path: &[u8],
+    resolve: Resolve,
+    follow: Follow,
+    out: &mut PathBuf,
+    root_fd: &mut Option<Fd>,
+) -> Result<(), Errno> {
+    let mut root = Root::new(tracee.tid);
+    root.fd = root_fd.take();
+    let r = canonicalize_in(tracee, base, path, resolve, follow, out, &mut root);
+    *root_fd = root.fd.take();
+    r
+}
+
+fn canonicalize_in(
+    tracee: &Tracee,
+    base: Base,
+    path: &[u8],
+    resolve: Resolve,
+    follow: Follow,
+    out: &mut PathBuf,
+    root: &mut Root,
+) -> Result<(), Errno> {
     if path.len() >= PATH_MAX {
         return err(libc::ENAMETOOLONG);
     }
@@ -460,7 +492,6 @@ pub fn canonicalize(
     if path.contains(&0) {
         return err(libc::EINVAL);
     }
-    let mut root = Root::new(tracee.tid);
     // Some((m, e)): every path longer than m bytes is known to be missing; e says why.
     let mut gone: Option<(usize, Errno)> = None;
     // The base comes from the kernel, unchecked: `.` or `..` right at it must see a directory.
@@ -473,7 +504,7 @@ pub fn canonicalize(
             Base::Cwd => None,
             Base::Fd(n) => Some(n),
         };
-        if read_base(&mut root, fd, out)?.is_some() {
+        if read_base(root, fd, out)?.is_some() {
             // A removed directory has no entries: everything below it is missing.
             gone = Some((out.len, Errno(libc::ENOENT)));
         } else {
@@ -488,7 +519,7 @@ pub fn canonicalize(
             Token::Dot | Token::DotDot => {
                 if base_unchecked {
                     base_unchecked = false;
-                    check_dir(&mut root, out)?;
+                    check_dir(root, out)?;
                 }
                 if token == Token::DotDot {
                     out.pop();
@@ -533,7 +564,7 @@ pub fn canonicalize(
                     return err(libc::ELOOP);
                 }
                 let end = !slash; // nothing follows the link in the path
-                if let Some(g) = follow_link(&mut root, out, &mut rest, &st, slash, end)? {
+                if let Some(g) = follow_link(root, out, &mut rest, &st, slash, end)? {
                     gone = Some(g);
                 }
             }

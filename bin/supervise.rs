@@ -72,6 +72,35 @@ pub(crate) struct Task {
     start: u64,
 }
 
+/// A known thread (SPEC §2.2).
+struct Thread {
+    tgid: i32,
+    /// Start time of the thread (/proc/TID/stat field 22).
+    start: u64,
+    /// `/proc/<tid>/stat`, kept open while the descriptor budget allows: see `tgid`.
+    stat: Option<Fd>,
+    /// `/proc/<tid>/status`, opened at the first emulated open and kept likewise.
+    status: Option<Fd>,
+}
+
+impl Thread {
+    /// How many descriptors the entry keeps.
+    fn fds(&self) -> usize {
+        usize::from(self.stat.is_some()) + usize::from(self.status.is_some())
+    }
+}
+
+impl Thread {
+    /// Whether the thread still is the one this entry was made for.
+    fn alive(&self, tid: i32) -> bool {
+        let start = match &self.stat {
+            Some(fd) => read_start_time_fd(fd),
+            None => read_start_time(Pid(tid)),
+        };
+        start == Some(self.start)
+    }
+}
+
 /// What was decided for a notification.
 pub(crate) enum Reply {
     /// Answer with this.
@@ -87,9 +116,13 @@ pub struct Supervisor {
     startup: Rc<TaskPolicy>,
     startup_lock: Lock,
     pub(crate) tasks: VecMap<i32, Task>,
-    /// Thread id -> (thread group id, start time of the thread).
-    tids: VecMap<i32, (i32, u64)>,
+    /// Thread id -> what is known of the thread.
+    tids: VecMap<i32, Thread>,
     inserted: usize,
+    /// How many `/proc` descriptors the `tids` entries keep open.
+    kept: usize,
+    /// At most this many are kept (half the descriptor limit; the rest serve the calls).
+    keep_max: usize,
     calls: Vec<Call>,
     /// The command's first process.
     pub eldest: Pid,
@@ -102,6 +135,11 @@ pub struct Supervisor {
     /// Whether the kernel installs fds and answers in one step (SECCOMP_ADDFD_FLAG_SEND).
     addfd_send: bool,
     root: bool,
+    /// The supervisor's capabilities when it runs as root (read once: only `Creds` changes
+    /// them, and restores them).
+    caps: Option<sys::Caps>,
+    /// The supervisor's user namespace link (`/proc/self/ns/user`), read once.
+    user_ns: Vec<u8>,
     /// Set by `killall`: exit at once with this status.
     pub exit_now: Option<i32>,
     /// Binds left to the kernel, learned once confirmed (bin/net.rs).
@@ -168,6 +206,7 @@ impl Supervisor {
                 Err(_) => given,
             }
         });
+        let root = sys::geteuid() == 0;
         Supervisor {
             listener,
             global: sandbox.global.clone(),
@@ -176,6 +215,8 @@ impl Supervisor {
             tasks: VecMap::new(),
             tids: VecMap::new(),
             inserted: 0,
+            kept: 0,
+            keep_max: sys::raise_nofile_limit() / 2,
             calls,
             eldest,
             initial_exec_done: false,
@@ -184,7 +225,13 @@ impl Supervisor {
             method: Method::of(sandbox.global.memory_access),
             chdir_prefix,
             addfd_send: true,
-            root: sys::geteuid() == 0,
+            root,
+            caps: if root { sys::capget().ok() } else { None },
+            user_ns: if root {
+                user_ns(b"/proc/self/ns/user\0")
+            } else {
+                Vec::new()
+            },
             exit_now: None,
             binds: Vec::new(),
             dump: None,
@@ -233,15 +280,35 @@ impl Supervisor {
     ///
     /// SECURITY: pids are recycled. An entry is trusted only while the start time of its
     /// thread (and of its group leader) is unchanged; otherwise it belonged to a dead task,
-    /// whose relaxed or unlocked state must not pass to the newcomer.
+    /// whose relaxed or unlocked state must not pass to the newcomer. The entry keeps
+    /// `/proc/<tid>/stat` open, so that the check is one pread instead of open, read, close.
+    /// A procfs descriptor pins the task's `struct pid`, not its number: once that task is
+    /// reaped, reading the descriptor fails (ESRCH), even after the number went to a new
+    /// task, and a successful read names the same task (its start time is compared all the
+    /// same). An exec by a non-leader thread moves that thread to the leader's pid, with the
+    /// leader's start time: the same thread group, as before. When the descriptor budget is
+    /// spent, an entry keeps no descriptor and the path is read each time, as it was.
     fn tgid(&mut self, tid: i32) -> Option<i32> {
-        let start = read_start_time(Pid(tid))?;
-        if let Some(&(g, s)) = self.tids.get(&tid) {
-            if s == start {
-                return Some(g);
+        if let Some(t) = self.tids.get(&tid) {
+            if t.alive(tid) {
+                return Some(t.tgid);
             }
-            self.tids.remove(&tid);
+            if let Some(old) = self.tids.remove(&tid) {
+                self.forget(old);
+            }
         }
+        if self.inserted % 256 == 255 || self.kept >= self.keep_max {
+            self.prune();
+        }
+        let stat = if self.kept < self.keep_max {
+            open_proc(Pid(tid), b"/stat").ok()
+        } else {
+            None
+        };
+        let start = match &stat {
+            Some(fd) => read_start_time_fd(fd),
+            None => read_start_time(Pid(tid)),
+        }?;
         let (tgid, ppid) = read_status_ids(Pid(tid))?;
         let leader_start = if tgid == tid {
             start
@@ -269,19 +336,54 @@ impl Supervisor {
             self.tasks.insert(tgid, task);
             self.seen += 1;
         }
-        self.tids.insert(tid, (tgid, start));
-        self.inserted += 1;
-        if self.inserted.is_multiple_of(256) {
-            self.prune();
+        self.kept += usize::from(stat.is_some());
+        let entry = Thread {
+            tgid,
+            start,
+            stat,
+            status: None,
+        };
+        if let Some(old) = self.tids.insert(tid, entry) {
+            self.forget(old);
         }
+        self.inserted += 1;
         Some(tgid)
+    }
+
+    /// Drops a thread entry and its descriptor.
+    fn forget(&mut self, t: Thread) {
+        self.kept = self.kept.saturating_sub(t.fds());
+    }
+
+    /// Reads `/proc/<tid>/status` of a known thread into `buf`: a pread of the entry's kept
+    /// descriptor (opened now if the budget allows), else a read of the path.
+    fn read_status(&mut self, tid: Pid, buf: &mut [u8]) -> Option<usize> {
+        let room = self.kept < self.keep_max;
+        let Some(t) = self.tids.get_mut(&tid.0) else {
+            return read_proc_file(tid, b"/status", buf).ok();
+        };
+        if t.status.is_none() && room {
+            t.status = open_proc(tid, b"/status").ok();
+            self.kept += usize::from(t.status.is_some());
+        }
+        match &t.status {
+            Some(fd) => sys::pread(fd, buf, 0).ok(),
+            None => read_proc_file(tid, b"/status", buf).ok(),
+        }
     }
 
     /// Forgets tasks that no longer exist.
     fn prune(&mut self) {
-        self.tids
-            .retain(|&tid, &mut (_, start)| read_start_time(Pid(tid)) == Some(start));
-        let live: Vec<i32> = self.tids.values().map(|&(g, _)| g).collect();
+        let mut kept = 0;
+        self.tids.retain(|&tid, t| {
+            let live = t.alive(tid);
+            if live {
+                kept += t.fds();
+            }
+            live
+        });
+        self.kept = kept;
+        let live: Vec<i32> = self.tids.values().map(|t| t.tgid).collect();
         self.tasks.retain(|tgid, _| live.contains(tgid));
     }
 
@@ -390,6 +492,7 @@ impl Supervisor {
         raw: &mut [u8; syd_core::limits::PATH_MAX],
         out: &mut PathBuf,
         in_root: bool,
+        root: &mut Option<Fd>,
     ) -> Result<usize, Errno> {
         let base = match pa.dirfd {
             Some(d) => Base::from_dirfd(arg(n, d)),
@@ -429,7 +532,7 @@ impl Supervisor {
             let start = p.iter().position(|&b| b != b'/').unwrap_or(p.len());
             p = p.get(start..).filter(|r| !r.is_empty()).unwrap_or(b".");
         }
-        path::canonicalize(tracee, base, p, r, f, out)?;
+        path::canonicalize_at(tracee, base, p, r, f, out, root)?;
         Ok(len)
     }
 
@@ -452,7 +555,9 @@ impl Supervisor {
         }
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
         let follow = pa.follow_for(&n.args);
-        let len = match self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, out, false) {
+        let len = match self.resolve(
+            n, tracee, pa, pa.resolve, follow, &mut raw, out, false, &mut None,
+        ) {
             Ok(len) => len,
             Err(err) => return Check::Denied(self.fail(n, call, tracee, err, None)),
         };
@@ -807,8 +912,9 @@ impl Supervisor {
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
         let mut out = PathBuf::new();
         let follow = pa.follow_for(&n.args);
-        if let Err(err) = self.resolve(n, tracee, pa, pa.resolve, follow, &mut raw, &mut out, false)
-        {
+        if let Err(err) = self.resolve(
+            n, tracee, pa, pa.resolve, follow, &mut raw, &mut out, false, &mut None,
+        ) {
             if mode == Mode::Off && self.global.kill_if_match.is_empty() {
                 // SECURITY: exec sandboxing is off and nothing is to be killed: nothing to check.
                 return Reply::Answer(Answer::Continue);
@@ -896,6 +1002,8 @@ impl Supervisor {
         }
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
         let mut out = PathBuf::new();
+        // The root descriptor the path is resolved from is the one the open starts at.
+        let mut root = None;
         let len = match self.resolve(
             n,
             tracee,
@@ -905,6 +1013,7 @@ impl Supervisor {
             &mut raw,
             &mut out,
             resolve_flags & RESOLVE_IN_ROOT != 0,
+            &mut root,
         ) {
             Ok(l) => l,
             Err(err) => return Reply::Answer(self.fail(n, call, tracee, err, None)),
@@ -941,7 +1050,7 @@ impl Supervisor {
                 follow: class.follow,
             })
         };
-        self.emulate_open(n, tracee, out.as_bytes(), flags, mode, at)
+        self.emulate_open(n, tracee, root, out.as_bytes(), flags, mode, at)
     }
 
     /// Opens the checked path in the supervisor, as the tracee would, and installs the
@@ -951,10 +1060,12 @@ impl Supervisor {
     /// allowed. With `at` (openat2 with `RESOLVE_*` flags), the tracee's own path is opened from
     /// its own dirfd with its flags, as the kernel would; the object opened must then be the one
     /// checked, else the open is refused with EPERM.
+    #[allow(clippy::too_many_arguments)]
     fn emulate_open(
         &mut self,
         n: &Notif,
         tracee: &Tracee,
+        root: Option<Fd>,
         canonical: &[u8],
         flags: u64,
         mode: u64,
@@ -976,8 +1087,8 @@ impl Supervisor {
             return Reply::Answer(Answer::Continue);
         }
         // Every lookup starts at the tracee's root, so that a chrooted tracee (-C) opens what
-        // it named.
-        let root = match open_root(tracee.tid) {
+        // it named: the descriptor the canonical path was resolved from, if one was opened.
+        let root = match root.map_or_else(|| open_root(tracee.tid), Ok) {
             Ok(r) => r,
             Err(err) => return Reply::Answer(Answer::Errno(err)),
         };
@@ -996,21 +1107,29 @@ impl Supervisor {
                 Err(err) => return Reply::Answer(Answer::Errno(err)),
             },
         };
-        let creds = if self.root {
-            Creds::of(tracee.tid)
-        } else {
-            None
-        };
         let creating = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        // One read of /proc/<tid>/status serves both the identity and the umask.
+        let mut buf = [0u8; 4096];
+        let status = if self.root || creating {
+            let n = self.read_status(tracee.tid, &mut buf).unwrap_or(0);
+            buf.get(..n).unwrap_or(&[])
+        } else {
+            &[]
+        };
+        let creds = match &self.caps {
+            Some(ours) if self.root => Creds::of(tracee.tid, status, ours, &self.user_ns),
+            _ => None,
+        };
         let umask = if creating {
-            read_umask(tracee.tid).unwrap_or(0o022)
+            parse_umask(status).unwrap_or(0o022)
         } else {
             0
         };
         // Bits the kernel ignores in open(2) but openat2(2) refuses.
         let flags = flags & VALID_OPEN_FLAGS;
-        let saved = creds.as_ref().map(Creds::enter);
-        let old_umask = sys::umask(umask);
+        let saved = creds.as_ref().map(|c| c.enter(self.caps));
+        // The umask only matters to a creating open.
+        let old_umask = creating.then(|| sys::umask(umask));
         let how = |resolve: u64| sys::OpenHow {
             // flags is a non-negative int here: masked with the valid flags above.
             flags: (flags | libc::O_CLOEXEC) as u32 as u64,
@@ -1034,7 +1153,9 @@ impl Supervisor {
                 &how(libc::RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT),
             ),
         };
-        sys::umask(old_umask);
+        if let Some(old) = old_umask {
+            sys::umask(old);
+        }
         if let Some(s) = saved {
             s.leave();
         }
@@ -1531,11 +1652,32 @@ fn status_field(status: &[u8], name: &[u8]) -> Option<u64> {
     })
 }
 
+/// Opens `/proc/<pid><suffix>` for reading.
+fn open_proc(pid: Pid, suffix: &[u8]) -> Result<Fd, Errno> {
+    let mut path = [0u8; 64];
+    let len = mem::fmt_proc(&mut path, pid, suffix);
+    let c = CStr::from_bytes_with_nul(path.get(..=len).unwrap_or(&[]))
+        .map_err(|_| Errno(libc::EINVAL))?;
+    sys::open(c, libc::O_RDONLY | libc::O_CLOEXEC, 0)
+}
+
 /// The start time of `tid` (field 22 of /proc/TID/stat, in clock ticks since boot).
 fn read_start_time(tid: Pid) -> Option<u64> {
     let mut buf = [0u8; 1024];
     let n = read_proc_file(tid, b"/stat", &mut buf).ok()?;
-    let s = buf.get(..n)?;
+    parse_start_time(buf.get(..n)?)
+}
+
+/// The start time in a kept `/proc/<tid>/stat` descriptor: one pread (a seq_file read at
+/// offset 0 returns the whole line, far below the buffer). `None` once the task is gone.
+fn read_start_time_fd(fd: &Fd) -> Option<u64> {
+    let mut buf = [0u8; 1024];
+    let n = sys::pread(fd, &mut buf, 0).ok()?;
+    parse_start_time(buf.get(..n)?)
+}
+
+/// Field 22 of a `/proc/<tid>/stat` line.
+fn parse_start_time(s: &[u8]) -> Option<u64> {
     // "pid (comm) state ppid ...": comm may hold spaces and ')'; fields follow the last ')'.
     let close = s.iter().rposition(|&b| b == b')')?;
     let field = s
@@ -1555,10 +1697,8 @@ fn read_status_ids(tid: Pid) -> Option<(i32, i32)> {
     Some((tgid, ppid))
 }
 
-fn read_umask(tid: Pid) -> Option<u32> {
-    let mut buf = [0u8; 2048];
-    let n = read_proc_file(tid, b"/status", &mut buf).ok()?;
-    let s = buf.get(..n)?;
+/// The `Umask:` of a `/proc/<tid>/status` text.
+fn parse_umask(s: &[u8]) -> Option<u32> {
     let line = s
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(b"Umask:"))?;
@@ -1590,30 +1730,29 @@ struct Saved {
     caps: Option<sys::Caps>,
 }
 
-/// Whether `tid` lives in the supervisor's user namespace (its capabilities mean the same).
-fn same_user_ns(tid: Pid) -> bool {
-    let mut theirs = [0u8; 64];
-    let mut ours = [0u8; 64];
+/// The user namespace link at `path` (NUL-terminated), empty if unreadable.
+fn user_ns(path: &[u8]) -> Vec<u8> {
+    let mut link = [0u8; 64];
+    let n = CStr::from_bytes_with_nul(path)
+        .ok()
+        .and_then(|p| sys::readlinkat(None, p, &mut link).ok())
+        .unwrap_or(0);
+    link.get(..n).unwrap_or(&[]).to_vec()
+}
+
+/// Whether `tid` lives in the user namespace whose link is `ours` (its capabilities mean the
+/// same). The tracee's link is read each time: setns(2) can move it to another namespace.
+fn same_user_ns(tid: Pid, ours: &[u8]) -> bool {
     let mut path = [0u8; 64];
     let len = mem::fmt_proc(&mut path, tid, b"/ns/user");
-    let Ok(p) = CStr::from_bytes_with_nul(path.get(..=len).unwrap_or(&[])) else {
-        return false;
-    };
-    match (
-        sys::readlinkat(None, p, &mut theirs),
-        sys::readlinkat(None, c"/proc/self/ns/user", &mut ours),
-    ) {
-        (Ok(a), Ok(b)) => theirs.get(..a) == ours.get(..b),
-        _ => false,
-    }
+    !ours.is_empty() && user_ns(path.get(..=len).unwrap_or(&[])) == ours
 }
 
 impl Creds {
     /// The identity of `tid`, or `None` when it is the supervisor's own (nothing to change).
-    fn of(tid: Pid) -> Option<Creds> {
-        let mut buf = [0u8; 4096];
-        let n = read_proc_file(tid, b"/status", &mut buf).ok()?;
-        let s = buf.get(..n)?;
+    /// `s` is its `/proc/<tid>/status`, `ours` the supervisor's capabilities, `our_ns` its user
+    /// namespace link.
+    fn of(tid: Pid, s: &[u8], ours: &sys::Caps, our_ns: &[u8]) -> Option<Creds> {
         let field = |name: &[u8]| -> Option<&[u8]> {
             s.split(|&b| b == b'\n').find_map(|l| l.strip_prefix(name))
         };
@@ -1630,8 +1769,11 @@ impl Creds {
             .ok()
             .and_then(|h| u64::from_str_radix(h, 16).ok())?;
         // SECURITY: capabilities held in another user namespace give nothing here.
-        let cap_eff = if same_user_ns(tid) { cap_eff } else { 0 };
-        let ours = sys::capget().ok()?;
+        let cap_eff = if same_user_ns(tid, our_ns) {
+            cap_eff
+        } else {
+            0
+        };
         if fsuid == 0 && fsgid == 0 && cap_eff == ours.effective {
             return None;
         }
@@ -1650,8 +1792,8 @@ impl Creds {
         })
     }
 
-    fn enter(&self) -> Saved {
-        let caps = sys::capget().ok();
+    /// `caps` are the supervisor's (they change only here, and are restored by `leave`).
+    fn enter(&self, caps: Option<sys::Caps>) -> Saved {
         let _ = sys::setgroups_thread(&self.groups);
         let fsgid = sys::setfsgid(self.fsgid);
         let fsuid = sys::setfsuid(self.fsuid);

@@ -1817,6 +1817,31 @@ pub fn read_signal(fd: &Fd) -> Result<Option<c_int>, Errno> {
     }
 }
 
+/// Raises this process's soft `RLIMIT_NOFILE` to its hard limit and returns the soft limit
+/// now in force (0 if it cannot be read). The limit is a number of descriptors: above
+/// `usize::MAX` (only on 32-bit targets with an infinite limit) it counts as `usize::MAX`.
+pub fn raise_nofile_limit() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 0;
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: raised is a valid rlimit to read.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim = raised;
+        }
+    }
+    usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+}
+
 /// The effective user id.
 pub fn geteuid() -> u32 {
     // SAFETY: no arguments.
