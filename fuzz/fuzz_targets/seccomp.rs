@@ -1,5 +1,6 @@
 //! Policy -> filter model -> BPF: the program always passes the kernel's structural checks
-//! (the verifier) and, interpreted, gives for every probed syscall exactly the model's action.
+//! (the verifier) and, interpreted, gives for every probed syscall exactly the model's action,
+//! which equals the independent reference's decision (core/src/seccomp/reference.rs).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,6 +10,7 @@ use syd_core::sandbox::{Cap, Lock, Mode, Sandbox};
 use syd_core::seccomp::compile::compile;
 use syd_core::seccomp::model::evaluate;
 use syd_core::seccomp::policy::{build, FilterOptions};
+use syd_core::seccomp::reference::reference_action;
 use syd_core::seccomp::{byte_order, Action, SeccompData, DATA_LEN};
 
 const MODES: [Mode; 4] = [Mode::Off, Mode::Bpf, Mode::Deny, Mode::Allow];
@@ -71,5 +73,8 @@ fuzz_target!(|data: &[u8]| {
         let got = interp::run(prog.as_slice(), &d.to_bytes(f.arch.endian), byte_order(f.arch.endian))
             .expect("programs run to a return");
         assert_eq!(Action::from_ret(got), Some(want), "{} nr {nr} {args:x?}", f.arch.name);
+        // And the model agrees with the reference written independently from SPEC.
+        let oracle = reference_action(&sb, &opts, f.arch, nr, args);
+        assert_eq!(want, oracle, "reference: {} nr {nr} {args:x?}", f.arch.name);
     }
 });
