@@ -566,7 +566,7 @@ impl Supervisor {
             return Check::Allowed;
         }
         // Type checks (SPEC §2.7 step 7): the errno the kernel would give anyway.
-        let typed = type_errno(out.as_bytes(), pa.check_for(&n.args), follow, n, tracee, pa);
+        let typed = type_errno(out.as_bytes(), pa.check_for(&n.args), follow);
         if safe.is_some() || typed.is_some() {
             let errno = typed.or(safe).unwrap_or(errno);
             if !self.global.raise_safe {
@@ -1027,7 +1027,7 @@ impl Supervisor {
             if verdict == Verdict::Allow {
                 continue;
             }
-            let typed = open_type_errno(out.as_bytes(), class.check, n, tracee);
+            let typed = open_type_errno(out.as_bytes(), class.check);
             if let Some(t) = typed {
                 if !self.global.raise_safe {
                     return Reply::Answer(Answer::Errno(Errno(t)));
@@ -1575,9 +1575,6 @@ fn type_errno(
     canonical: &[u8],
     check: TypeCheck,
     follow: syd_core::syscall::Follow,
-    _n: &Notif,
-    _t: &Tracee,
-    _pa: &PathArg,
 ) -> Option<i32> {
     if check == TypeCheck::None {
         return None;
@@ -1600,7 +1597,7 @@ fn type_errno(
     }
 }
 
-fn open_type_errno(canonical: &[u8], check: OpenCheck, _n: &Notif, _t: &Tracee) -> Option<i32> {
+fn open_type_errno(canonical: &[u8], check: OpenCheck) -> Option<i32> {
     if check == OpenCheck::None {
         return None;
     }
