@@ -371,12 +371,27 @@ fn setup(root: &Path, sizes: Sizes, only: &[String]) -> Result<Vec<Workload>, St
 
     let mut rows = Vec::new();
     let n = sizes.calls;
-    let micro_rows: [(&str, &str, &str, Vec<String>); 3] = [
+    // 500 read patterns: the one that allows comes first and 499 that never match follow it,
+    // so that last-match-wins has to look at every one of them.
+    let mut read_deny_500 = read_deny.clone();
+    for i in 1..500 {
+        read_deny_500.push("-m".to_string());
+        read_deny_500.push(format!(
+            "allowlist/read+/nonexistent/syd-bench/{i}/**/*.[ch]"
+        ));
+    }
+    let micro_rows: [(&str, &str, &str, Vec<String>); 4] = [
         (
             "W1-open-r",
             "open-r",
             "open(O_RDONLY)+close, read:deny",
             read_deny.clone(),
+        ),
+        (
+            "W1-open-r500",
+            "open-r",
+            "open(O_RDONLY)+close, 500 patterns",
+            read_deny_500,
         ),
         (
             "W1-open-w",
