@@ -110,6 +110,9 @@ pub struct Tracee {
 pub struct PathBuf {
     buf: [u8; PATH_MAX],
     len: usize,
+    /// The file type (`S_IFMT` bits, final symlink not followed) the canonicalizer saw for the
+    /// final component when it looked it up last, if it did.
+    kind: Option<u32>,
 }
 
 impl Default for PathBuf {
@@ -124,6 +127,7 @@ impl PathBuf {
         let mut p = PathBuf {
             buf: [0; PATH_MAX],
             len: 1,
+            kind: None,
         };
         p.set_root();
         p
@@ -132,6 +136,13 @@ impl PathBuf {
     /// The path (no NUL).
     pub fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// The file type (`S_IFMT` bits of `st_mode`) of the final component as the canonicalizer
+    /// found it, without following a final symlink; `None` when it did not look it up (a
+    /// missing file, a path ending in `..`, a base taken from the kernel).
+    pub fn kind(&self) -> Option<u32> {
+        self.kind
     }
 
     /// Makes the path `/`.
@@ -513,6 +524,7 @@ fn canonicalize_in(
     }
     let mut rest = Rest::new(path)?;
     let mut links = 0usize;
+    out.kind = None;
     while let Some(Step { token, slash, last }) = rest.next() {
         let (from, to) = match token {
             Token::Empty => continue,
@@ -522,6 +534,7 @@ fn canonicalize_in(
                     check_dir(root, out)?;
                 }
                 if token == Token::DotDot {
+                    out.kind = None;
                     out.pop();
                     if gone.is_some_and(|(m, _)| out.len <= m) {
                         gone = None;
@@ -542,6 +555,7 @@ fn canonicalize_in(
             }
         }
         let parent = out.len;
+        out.kind = None;
         out.push(name)?;
         if gone.is_some() {
             continue; // below a missing directory: missing too, no need to ask
@@ -555,6 +569,7 @@ fn canonicalize_in(
             }
             Err(e) => return Err(e),
         };
+        out.kind = Some(st.kind());
         match st.kind() {
             libc::S_IFDIR => {}
             libc::S_IFLNK if last && !slash && follow == Follow::No => {}
@@ -564,6 +579,7 @@ fn canonicalize_in(
                     return err(libc::ELOOP);
                 }
                 let end = !slash; // nothing follows the link in the path
+                out.kind = None;
                 if let Some(g) = follow_link(root, out, &mut rest, &st, slash, end)? {
                     gone = Some(g);
                 }

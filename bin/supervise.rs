@@ -81,6 +81,10 @@ struct Thread {
     stat: Option<Fd>,
     /// `/proc/<tid>/status`, opened at the first emulated open and kept likewise.
     status: Option<Fd>,
+    /// The identity an emulated call of this thread runs with (`Some(None)`: the supervisor's
+    /// own), once read; forgotten when the thread changes its ids, groups, capabilities or
+    /// user namespace (all routed: `Handler::Identity`) or its thread group execs.
+    creds: Option<Option<Creds>>,
 }
 
 impl Thread {
@@ -342,6 +346,7 @@ impl Supervisor {
             start,
             stat,
             status: None,
+            creds: None,
         };
         if let Some(old) = self.tids.insert(tid, entry) {
             self.forget(old);
@@ -370,6 +375,49 @@ impl Supervisor {
             Some(fd) => sys::pread(fd, buf, 0).ok(),
             None => read_proc_file(tid, b"/status", buf).ok(),
         }
+    }
+
+    /// What an emulated call of `tid` runs as: the identity (`None`: the supervisor's own, or
+    /// an unprivileged supervisor, which has its tracees' identity), and with `umask` the
+    /// umask (else 0). One read of `/proc/<tid>/status` serves both; the identity is
+    /// remembered in the thread's entry, the umask is read each time it is asked for (threads
+    /// share it and umask(2) is not routed).
+    fn identity(&mut self, tid: Pid, umask: bool) -> (Option<Creds>, u32) {
+        let cached = self
+            .tids
+            .get(&tid.0)
+            .filter(|_| self.root)
+            .and_then(|t| t.creds.clone());
+        if !umask {
+            if let Some(c) = cached {
+                return (c, 0);
+            }
+            if !self.root {
+                return (None, 0);
+            }
+        }
+        let mut buf = [0u8; 4096];
+        let len = self.read_status(tid, &mut buf).unwrap_or(0);
+        let status = buf.get(..len).unwrap_or(&[]);
+        let creds = match (&self.caps, cached) {
+            (_, Some(c)) => c,
+            (Some(ours), None) if self.root => {
+                let c = Creds::of(tid, status, ours, &self.user_ns);
+                if len > 0 {
+                    if let Some(t) = self.tids.get_mut(&tid.0) {
+                        t.creds = Some(c.clone());
+                    }
+                }
+                c
+            }
+            _ => None,
+        };
+        let mask = if umask {
+            parse_umask(status).unwrap_or(0o022)
+        } else {
+            0
+        };
+        (creds, mask)
     }
 
     /// Forgets tasks that no longer exist.
@@ -461,6 +509,14 @@ impl Supervisor {
             Handler::Fchdir => self.fchdir(n, &call, &tracee, tgid),
             Handler::Net(net) => self.net(n, &call, &tracee, tgid, net),
             Handler::Uname => self.uname(n, &call),
+            Handler::Identity => {
+                if let Some(t) = self.tids.get_mut(&tid) {
+                    t.creds = None;
+                }
+                // SECURITY: the in-kernel identity rules already ran; the call only makes the
+                // remembered identity of the caller stale.
+                Reply::Answer(Answer::Continue)
+            }
         }
     }
 
@@ -901,6 +957,10 @@ impl Supervisor {
     }
 
     fn exec(&mut self, n: &Notif, call: &Call, tracee: &Tracee, tgid: i32, pa: &PathArg) -> Reply {
+        // An exec recomputes capabilities, and one by another thread ends this group's others.
+        for t in self.tids.values_mut().filter(|t| t.tgid == tgid) {
+            t.creds = None;
+        }
         if !self.initial_exec_done && n.pid == self.eldest {
             // The command itself is not checked (SPEC §1.4 step 11).
             self.initial_exec_done = true;
@@ -909,14 +969,21 @@ impl Supervisor {
             return Reply::Answer(Answer::Continue);
         }
         let mode = self.policy(tgid).mode(Cap::Exec);
+        let nothing_to_check = mode == Mode::Off && self.global.kill_if_match.is_empty();
+        let lock = self.tasks.get(&tgid).map_or(self.startup_lock, |t| t.lock);
+        if nothing_to_check && lock != Lock::Exec {
+            // SECURITY: exec sandboxing is off, nothing is to be killed and no lock waits for
+            // an exec: nothing to check, no path to resolve.
+            return Reply::Answer(Answer::Continue);
+        }
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
         let mut out = PathBuf::new();
         let follow = pa.follow_for(&n.args);
         if let Err(err) = self.resolve(
             n, tracee, pa, pa.resolve, follow, &mut raw, &mut out, false, &mut None,
         ) {
-            if mode == Mode::Off && self.global.kill_if_match.is_empty() {
-                // SECURITY: exec sandboxing is off and nothing is to be killed: nothing to check.
+            if nothing_to_check {
+                // SECURITY: nothing to check; the lock waits for an exec that can succeed.
                 return Reply::Answer(Answer::Continue);
             }
             return Reply::Answer(self.fail(n, call, tracee, err, None));
@@ -1050,7 +1117,7 @@ impl Supervisor {
                 follow: class.follow,
             })
         };
-        self.emulate_open(n, tracee, root, out.as_bytes(), flags, mode, at)
+        self.emulate_open(n, tracee, root, &out, flags, mode, at)
     }
 
     /// Opens the checked path in the supervisor, as the tracee would, and installs the
@@ -1066,11 +1133,12 @@ impl Supervisor {
         n: &Notif,
         tracee: &Tracee,
         root: Option<Fd>,
-        canonical: &[u8],
+        checked: &PathBuf,
         flags: u64,
         mode: u64,
         at: Option<ResolveAt<'_>>,
     ) -> Reply {
+        let canonical = checked.as_bytes();
         // Open flags and mode are C ints: the low 32 bits.
         let flags = (flags & 0xffff_ffff) as u32 as i32;
         let mode = (mode & 0o7777) as u32;
@@ -1093,9 +1161,16 @@ impl Supervisor {
             Err(err) => return Reply::Answer(Answer::Errno(err)),
         };
         let rel = relative_cstr(canonical);
-        // FIFOs would block the supervisor in open(2): let the kernel open them.
-        if let Ok(st) = sys::fstatat(Some(&root), &rel, 0) {
-            if st.mode & libc::S_IFMT == libc::S_IFIFO {
+        // FIFOs would block the supervisor in open(2): let the kernel open them. The type the
+        // canonicalizer just saw serves, unless it was a symlink (not followed there).
+        let kind = match checked.kind() {
+            Some(k) if k != libc::S_IFLNK => Some(k),
+            _ => sys::fstatat(Some(&root), &rel, 0)
+                .ok()
+                .map(|st| st.mode & libc::S_IFMT),
+        };
+        if let Some(kind) = kind {
+            if kind == libc::S_IFIFO {
                 // SECURITY: a FIFO was checked; the race remains for this open only.
                 return Reply::Answer(Answer::Continue);
             }
@@ -1108,23 +1183,7 @@ impl Supervisor {
             },
         };
         let creating = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
-        // One read of /proc/<tid>/status serves both the identity and the umask.
-        let mut buf = [0u8; 4096];
-        let status = if self.root || creating {
-            let n = self.read_status(tracee.tid, &mut buf).unwrap_or(0);
-            buf.get(..n).unwrap_or(&[])
-        } else {
-            &[]
-        };
-        let creds = match &self.caps {
-            Some(ours) if self.root => Creds::of(tracee.tid, status, ours, &self.user_ns),
-            _ => None,
-        };
-        let umask = if creating {
-            parse_umask(status).unwrap_or(0o022)
-        } else {
-            0
-        };
+        let (creds, umask) = self.identity(tracee.tid, creating);
         // Bits the kernel ignores in open(2) but openat2(2) refuses.
         let flags = flags & VALID_OPEN_FLAGS;
         let saved = creds.as_ref().map(|c| c.enter(self.caps));
@@ -1712,6 +1771,7 @@ fn parse_umask(s: &[u8]) -> Option<u32> {
 
 /// The filesystem identity of a tracee, taken on for an emulated call: fsuid, fsgid,
 /// supplementary groups and effective capabilities.
+#[derive(Clone)]
 struct Creds {
     fsuid: u32,
     fsgid: u32,

@@ -65,4 +65,9 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
     pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.items.iter().map(|(_, v)| v)
     }
+
+    /// The values, mutable, in key order.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
+        self.items.iter_mut().map(|(_, v)| v)
+    }
 }

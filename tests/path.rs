@@ -967,3 +967,32 @@ fn all_tests_as_nobody() {
         .stdout
         .contains("unsearchable_directories_count_as_missing ... ok"));
 }
+
+/// The file type the canonicalizer reports for the final component: what it looked up last,
+/// never a stale one (a `..`, a followed link, a missing file leave none).
+#[test]
+fn the_final_kind_is_the_one_looked_up() {
+    let d = tempdir("kind");
+    fs::create_dir(d.join("dir")).unwrap();
+    fs::write(d.join("dir/file"), "").unwrap();
+    symlink("dir/file", d.join("link")).unwrap();
+    let t = me();
+    let kind = |p: &Path, r: Resolve, f: Follow| {
+        let mut out = path::PathBuf::new();
+        path::canonicalize(&t, Base::Cwd, bytes(p), r, f, &mut out).unwrap();
+        out.kind()
+    };
+    let (exist, nolast) = (Resolve::Exist, Resolve::NoLast);
+    let table: [(PathBuf, Resolve, Follow, Option<u32>); 6] = [
+        (d.join("dir/file"), exist, Follow::Yes, Some(libc::S_IFREG)),
+        (d.join("dir"), exist, Follow::Yes, Some(libc::S_IFDIR)),
+        (d.join("link"), exist, Follow::Yes, Some(libc::S_IFREG)),
+        (d.join("link"), exist, Follow::No, Some(libc::S_IFLNK)),
+        (d.join("dir/.."), exist, Follow::Yes, None),
+        (d.join("dir/missing"), nolast, Follow::Yes, None),
+    ];
+    for (p, r, f, want) in table {
+        assert_eq!(kind(&p, r, f), want, "{}", p.display());
+    }
+    remove_tree(&d);
+}

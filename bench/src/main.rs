@@ -175,6 +175,9 @@ struct Sample {
     inner: Option<f64>,
     /// The supervisor's `VmHWM` in KiB, read at its exit stop.
     rss_kib: Option<u64>,
+    /// The supervisor's own CPU time (user + system, all its threads) in seconds, read at its
+    /// exit stop.
+    cpu_s: Option<f64>,
 }
 
 impl Sample {
@@ -210,6 +213,16 @@ impl Cell {
             .filter_map(|s| s.rss_kib)
             // KiB counts are far below 2^53: exact in an f64.
             .map(|k| k as f64)
+            .collect();
+        summarize(&r)
+    }
+
+    /// Median and maximum of the supervisor's CPU time as a share of the wall time, in percent.
+    fn busy(&self) -> Option<Summary> {
+        let r: Vec<f64> = self
+            .samples
+            .iter()
+            .filter_map(|s| Some(100.0 * s.cpu_s? / s.wall))
             .collect();
         summarize(&r)
     }
@@ -371,12 +384,27 @@ fn setup(root: &Path, sizes: Sizes, only: &[String]) -> Result<Vec<Workload>, St
 
     let mut rows = Vec::new();
     let n = sizes.calls;
-    let micro_rows: [(&str, &str, &str, Vec<String>); 3] = [
+    // 500 read patterns: the one that allows comes first and 499 that never match follow it,
+    // so that last-match-wins has to look at every one of them.
+    let mut read_deny_500 = read_deny.clone();
+    for i in 1..500 {
+        read_deny_500.push("-m".to_string());
+        read_deny_500.push(format!(
+            "allowlist/read+/nonexistent/syd-bench/{i}/**/*.[ch]"
+        ));
+    }
+    let micro_rows: [(&str, &str, &str, Vec<String>); 4] = [
         (
             "W1-open-r",
             "open-r",
             "open(O_RDONLY)+close, read:deny",
             read_deny.clone(),
+        ),
+        (
+            "W1-open-r500",
+            "open-r",
+            "open(O_RDONLY)+close, 500 patterns",
+            read_deny_500,
         ),
         (
             "W1-open-w",
@@ -517,18 +545,33 @@ fn read_hwm(pid: i32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Reaps `pid`. If it is traced, resumes its ptrace stops and reads its `VmHWM` at the exit
-/// stop, while its memory is still mapped. Returns the raw wait status and the peak RSS.
-fn reap(pid: i32) -> Result<(i32, Option<u64>), String> {
-    let mut hwm = None;
+/// Reads the user + system CPU time of `pid` itself (fields 14 and 15 of `/proc/PID/stat`,
+/// all its threads, not its children) in seconds.
+fn read_cpu(pid: i32) -> Option<f64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which ends at the last ')': state is field 3.
+    let rest = text.get(text.rfind(')')? + 2..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let hz = sys::clock_ticks_per_second();
+    // Tick counts of a benchmark run are far below 2^53: exact in an f64.
+    (hz > 0).then(|| ticks as f64 / hz as f64)
+}
+
+/// Reaps `pid`. If it is traced, resumes its ptrace stops and reads its `VmHWM` and CPU time
+/// at the exit stop, while it still exists. Returns the raw wait status, the peak RSS and the
+/// CPU time.
+fn reap(pid: i32) -> Result<(i32, Option<u64>, Option<f64>), String> {
+    let (mut hwm, mut cpu) = (None, None);
     loop {
         let status = sys::waitpid(pid).map_err(|e| format!("waitpid: {e}"))?;
         let Some(stop) = sys::classify(status) else {
-            return Ok((status, hwm));
+            return Ok((status, hwm, cpu));
         };
         let sig = match stop {
             sys::Stop::Exit => {
                 hwm = read_hwm(pid);
+                cpu = read_cpu(pid);
                 0
             }
             sys::Stop::Group => 0,
@@ -598,7 +641,7 @@ fn run_once(
             eprintln!("syd-bench: ptrace(PTRACE_SEIZE): {e}: no RSS for this run");
         }
     }
-    let (status, rss_kib) = reap(pid)?;
+    let (status, rss_kib, cpu_s) = reap(pid)?;
     let wall = start.elapsed().as_secs_f64();
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         let how = if libc::WIFEXITED(status) {
@@ -632,6 +675,7 @@ fn run_once(
             wall,
             inner,
             rss_kib,
+            cpu_s,
         },
         stderr,
     ))
@@ -890,19 +934,29 @@ fn print_report(
     }
     print_table(&table);
     println!();
-    println!("supervisor peak RSS (VmHWM of the supervisor process at its exit stop), KiB, median (max):");
+    println!("supervisor peak RSS (VmHWM of the supervisor process at its exit stop), KiB, median (max);");
+    println!(
+        "supervisor busy: its own CPU time (user + system) in % of the wall time, median (max):"
+    );
     let mut rss = vec![vec![
         "workload".to_string(),
         "syd".to_string(),
         "floor".to_string(),
+        "syd busy %".to_string(),
+        "floor busy %".to_string(),
     ]];
+    let busy = |c: &Cell| match c.busy() {
+        _ if c.failed.is_some() => "failed".to_string(),
+        Some(r) => format!("{:.0} ({:.0})", r.med, r.max),
+        None => "-".to_string(),
+    };
     let kib = |c: &Cell| match c.rss() {
         _ if c.failed.is_some() => "failed".to_string(),
         Some(r) => format!("{:.0} ({:.0})", r.med, r.max),
         None => "-".to_string(),
     };
     for (w, [_, f, s]) in rows.iter().zip(results) {
-        rss.push(vec![w.title.clone(), kib(s), kib(f)]);
+        rss.push(vec![w.title.clone(), kib(s), kib(f), busy(s), busy(f)]);
     }
     print_table(&rss);
     println!();

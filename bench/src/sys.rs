@@ -340,3 +340,9 @@ fn answer_continue(listener: &OwnedFd) {
 
 /// Size check used by the BPF loader: one classic BPF instruction is 8 bytes.
 pub const INSN_SIZE: usize = size_of::<libc::sock_filter>();
+
+/// `sysconf(_SC_CLK_TCK)`: the unit of the CPU times in `/proc/PID/stat`.
+pub fn clock_ticks_per_second() -> i64 {
+    // SAFETY: sysconf takes no pointers and has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }
+}

@@ -175,6 +175,10 @@ pub enum Handler {
     Net(NetCall),
     /// `uname` under `core/restrict/system_info`.
     Uname,
+    /// A call that changes the caller's ids, groups, capabilities or user namespace
+    /// (`seccomp::policy::IDENTITY`): nothing to check; what the supervisor remembered of the
+    /// caller is stale.
+    Identity,
 }
 
 /// The layout of a stat buffer that magic stat fills in (SPEC §5.4).
@@ -363,6 +367,10 @@ pub fn lookup(name: &str) -> Option<Handler> {
         "listen" | "accept" | "accept4" | "getsockname" => Handler::Net(NetCall::Learn),
         "socketcall" => Handler::Net(NetCall::SocketCall),
         "uname" => Handler::Uname,
+        "setuid" | "setuid32" | "setgid" | "setgid32" | "setreuid" | "setreuid32" | "setregid"
+        | "setregid32" | "setresuid" | "setresuid32" | "setresgid" | "setresgid32" | "setfsuid"
+        | "setfsuid32" | "setfsgid" | "setfsgid32" | "setgroups" | "setgroups32" | "capset"
+        | "setns" => Handler::Identity,
         _ => return None,
     })
 }

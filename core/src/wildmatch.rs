@@ -139,6 +139,23 @@ fn same_byte(pattern_byte: u8, c: u8, case: Case) -> bool {
     pattern_byte == c || (case == Case::Fold && pattern_byte.eq_ignore_ascii_case(&c))
 }
 
+/// Whether a byte of the pattern's literal prefix (before its first `*`, `?`, `[` or `\`)
+/// differs from the text's byte at the same place: a literal matches only itself, so the
+/// pattern cannot match, and a list of hundreds of patterns is mostly refused here, without
+/// the automaton. A text shorter than the prefix is left to the automaton (`/a/***` matches
+/// `/a`).
+fn literal_prefix_differs(p: &[u8], text: &[u8], case: Case) -> bool {
+    for (&b, &c) in p.iter().zip(text) {
+        if matches!(b, b'*' | b'?' | b'[' | b'\\') {
+            return false;
+        }
+        if !same_byte(b, c, case) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Parses the bracket set whose body starts at `start` (just after the `[`).
 ///
 /// Returns whether a byte for which `member` holds for some item is accepted (negation
@@ -359,7 +376,7 @@ fn step(p: &[u8], o: usize, c: u8, case: Case) -> Option<usize> {
 }
 
 fn run(p: &[u8], text: &[u8], case: Case) -> bool {
-    if p.len() > MAX_PATTERN_LEN {
+    if p.len() > MAX_PATTERN_LEN || literal_prefix_differs(p, text, case) {
         return false;
     }
     let Ok(dir_accept) = validate(p) else {
@@ -426,6 +443,29 @@ mod tests {
 
     /// (pattern, text, match, match when case-folded)
     type Row = (&'static [u8], &'static [u8], bool, bool);
+
+    #[test]
+    fn literal_prefixes_refuse_early_and_only_on_a_real_difference() {
+        // (pattern, text, case-sensitive result, case-folded result)
+        let table: &[(&[u8], &[u8], bool, bool)] = &[
+            (b"/a/***", b"/a", true, true),
+            (b"/a/***", b"/ab", false, false),
+            (b"/a/***", b"/a/b/c", true, true),
+            (b"/A/b", b"/a/b", false, true),
+            (b"abc", b"ab", false, false),
+            (b"ab", b"abc", false, false),
+            (b"a\\*", b"a*", true, true),
+            (b"a\\*", b"ab", false, false),
+            (b"a[b]c", b"abc", true, true),
+            (b"/x/*", b"/y/z", false, false),
+            (b"/x/*", b"/X/z", false, true),
+            (b"", b"", true, true),
+            (b"/nonexistent/1/**/*.[ch]", b"/tmp/data/file", false, false),
+        ];
+        for &(p, t, sensitive, fold) in table {
+            check(p, t, sensitive, fold);
+        }
+    }
 
     #[test]
     fn spec_vectors_not_in_the_rsync_file() {

@@ -360,6 +360,33 @@ const SOCKETCALLS: [(u64, bool); 9] = [
 /// Calls used to learn the port of successful binds (SPEC §4.5).
 pub static NET_LEARN: Names = names!["listen", "accept", "accept4", "getsockname"];
 
+/// Calls that change what an emulated call must run as: the ids, groups and capabilities of
+/// the calling thread, and its user namespace (setns). They are routed (after the
+/// in-kernel identity rules) only so that the supervisor forgets what it remembered of the
+/// caller; it answers them with CONTINUE.
+pub static IDENTITY: Names = names![
+    "setuid",
+    "setuid32",
+    "setgid",
+    "setgid32",
+    "setreuid",
+    "setreuid32",
+    "setregid",
+    "setregid32",
+    "setresuid",
+    "setresuid32",
+    "setresgid",
+    "setresgid32",
+    "setfsuid",
+    "setfsuid32",
+    "setfsgid",
+    "setfsgid32",
+    "setgroups",
+    "setgroups32",
+    "capset",
+    "setns",
+];
+
 /// The magic stat(2) family (SPEC §5.4).
 pub static STAT: Names = names![
     "stat",
@@ -563,6 +590,23 @@ const fn masked(arg: u8, mask: u32, value: u32) -> ArgCmp {
 }
 
 const DENY: Then = Then::Act(Action::Errno(errno::EPERM));
+
+/// `AT_EMPTY_PATH`, the same on every architecture (include/uapi/linux/fcntl.h).
+const AT_EMPTY_PATH: u32 = 0x1000;
+
+/// Where the `*at` flags of a stat call taking them are.
+fn stat_flags_arg(name: &str) -> Option<u8> {
+    match name {
+        "newfstatat" | "fstatat64" => Some(3),
+        "statx" => Some(2),
+        _ => None,
+    }
+}
+
+/// Whether the magic stat calls go to the supervisor (SPEC §5.4): not once the lock is on.
+fn stat_routed(ctx: &Ctx<'_>) -> bool {
+    ctx.notify && ctx.sb.task.lock != Lock::On
+}
 
 /// Where the flags of an open call are.
 fn open_flags_arg(name: &str) -> Option<u8> {
@@ -824,6 +868,12 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
             }
             Action::Allow
         }
+    } else if let Some(a) = stat_flags_arg(name).filter(|_| stat_routed(ctx)) {
+        // SPEC §5.4: only a path can be magic. With AT_EMPTY_PATH the call is fstat(2) of a
+        // descriptor (glibc and musl implement fstat so): it stays in the kernel.
+        plan.rule(&[masked(a, AT_EMPTY_PATH, AT_EMPTY_PATH)], Then::Pass)?;
+        plan.close(Then::Act(notify))?;
+        Action::Allow
     } else if name == "socketcall" && ctx.routed(ctx.net) {
         // SPEC §4.2: only the subcalls user space handles, the learning ones only when binds
         // are learned (§2.4); socket(), send(), recv() and the rest run without a round trip.
@@ -840,7 +890,8 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
             || (READ.contains(name) && rr)
             || (WRITE.contains(name) && rw)
             || (EXEC.contains(name) && ctx.notify)
-            || (STAT.contains(name) && ctx.notify && ctx.sb.task.lock != Lock::On)
+            || (IDENTITY.contains(name) && ctx.notify)
+            || (STAT.contains(name) && stat_routed(ctx))
             || (NET.contains(name) && ctx.routed(ctx.net))
             || (NET_LEARN.contains(name)
                 && ctx.routed(ctx.net)
@@ -1035,6 +1086,47 @@ mod tests {
                 ],
             );
         }
+    }
+
+    #[test]
+    fn fstat_by_descriptor_stays_in_the_kernel() {
+        let n = Action::UserNotif;
+        let a = Action::Allow;
+        let mut sb = Box::<Sandbox>::default();
+        // (call, AT_EMPTY_PATH set in its flags, garbage above the int, no flags)
+        let table = [
+            (
+                "newfstatat",
+                [3, 0, 0, 0x1000, 0, 0],
+                [3, 0, 0, 0x1_0000_0000, 0, 0],
+            ),
+            (
+                "statx",
+                [3, 0, 0x1800, 0x7ff, 0, 0],
+                [3, 0, 0x800, 0x7ff, 0, 0],
+            ),
+        ];
+        for (call, empty, other) in table {
+            expect(&sb, &OPTS, &X86_64, &[(call, empty, a), (call, other, n)]);
+        }
+        expect(
+            &sb,
+            &OPTS,
+            &X86,
+            &[
+                ("fstatat64", [3, 0, 0, 0x1000, 0, 0], a),
+                ("fstatat64", [3, 0, 0, 0x100, 0, 0], n),
+                ("stat64", [0; 6], n),
+            ],
+        );
+        // Once the lock is on, no stat call is routed at all.
+        sb.task.lock = Lock::On;
+        expect(
+            &sb,
+            &OPTS,
+            &X86_64,
+            &[("newfstatat", [3, 0, 0, 0, 0, 0], a)],
+        );
     }
 
     #[test]

@@ -749,10 +749,16 @@ fn routed(sb: &Sandbox, arch: &Arch, name: &str, args: &[u64; 6]) -> bool {
     let net = routes(sb.task.network);
     let learn = net && sb.global.allow_successful_bind;
     match name {
-        "stat" | "lstat" | "stat64" | "lstat64" | "newfstatat" | "fstatat64" | "statx" => {
-            sb.task.lock != Lock::On
-        }
+        "stat" | "lstat" | "stat64" | "lstat64" => sb.task.lock != Lock::On,
+        // fstat(2) is newfstatat/statx with AT_EMPTY_PATH (0x1000): never a magic path.
+        "newfstatat" | "fstatat64" => sb.task.lock != Lock::On && int(args, 3) & 0x1000 == 0,
+        "statx" => sb.task.lock != Lock::On && int(args, 2) & 0x1000 == 0,
         "execve" | "execveat" => true,
+        // The supervisor forgets what it knew of the caller's identity.
+        "setuid" | "setuid32" | "setgid" | "setgid32" | "setreuid" | "setreuid32" | "setregid"
+        | "setregid32" | "setresuid" | "setresuid32" | "setresgid" | "setresgid32" | "setfsuid"
+        | "setfsuid32" | "setfsgid" | "setfsgid32" | "setgroups" | "setgroups32" | "capset"
+        | "setns" => true,
         "chdir" | "fchdir" | "listxattr" | "llistxattr" => read,
         "open" | "openat" => {
             let f = if name == "open" {
@@ -1425,9 +1431,9 @@ mod tests {
             ("getpid", "x86_64", [0; 6], a),
             ("setuid", "x86_64", [0; 6], Action::Errno(EINVAL)),
             ("setuid", "x86_64", [11; 6], Action::Errno(EINVAL)),
-            ("setuid", "x86_64", [12; 6], a),
+            ("setuid", "x86_64", [12; 6], n),
             ("setgid", "x86_64", [14; 6], Action::Errno(EINVAL)),
-            ("setgid", "x86_64", [15; 6], a),
+            ("setgid", "x86_64", [15; 6], n),
             (
                 "setresuid",
                 "x86_64",
@@ -1519,11 +1525,11 @@ mod tests {
             ("kill", "x86_64", [sup, 15, 0, 0, 0, 0], a),
         ];
         let pinned: &[Case] = &[
-            ("setuid", "x86_64", [1000; 6], a),
+            ("setuid", "x86_64", [1000; 6], n),
             ("setuid", "x86_64", [65534; 6], EPERM_),
-            ("setgid", "x86_64", [100; 6], a),
+            ("setgid", "x86_64", [100; 6], n),
             ("setgid", "x86_64", [0; 6], EPERM_),
-            ("setfsuid", "x86_64", [u64::MAX; 6], a),
+            ("setfsuid", "x86_64", [u64::MAX; 6], n),
         ];
         let table: [(&str, Edit, &[Case]); 6] = [
             ("default", |_, _| {}, default),

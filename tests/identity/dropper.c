@@ -1,0 +1,37 @@
+/* Opens FILE, drops privileges in the same thread (MODE "uid": setresuid to 65534; "caps":
+ * capset without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), opens FILE again, and prints the
+ * outcome of each open: "before ok|EACCES", "after ok|EACCES". Exit 3 if the drop failed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void try_open(const char *when, const char *file) {
+    int fd = open(file, O_RDONLY);
+    if (fd >= 0) {
+        printf("%s ok\n", when);
+        close(fd);
+    } else {
+        printf("%s %s\n", when, errno == EACCES ? "EACCES" : strerror(errno));
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) return 2;
+    try_open("before", argv[1]);
+    if (strcmp(argv[2], "uid") == 0) {
+        if (syscall(SYS_setresuid, 65534, 65534, 65534) != 0) { perror("setresuid"); return 3; }
+    } else {
+        struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct d[2];
+        if (syscall(SYS_capget, &h, d) != 0) { perror("capget"); return 3; }
+        d[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
+        if (syscall(SYS_capset, &h, d) != 0) { perror("capset"); return 3; }
+    }
+    try_open("after", argv[1]);
+    fflush(stdout);
+    return 0;
+}
