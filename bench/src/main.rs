@@ -30,7 +30,9 @@ usage: syd-bench [--quick] [--only W1,W3,...] [--reps N] [--json FILE] [--syd PA
   --reps N     repetitions per mode (default 4, quick 1)
   --json FILE  also write every sample and summary as JSON lines to FILE
   --syd PATH   the syd binary (default: `syd` next to this program)
-  --keep       keep the temporary directory (its path is printed)";
+  --keep       keep the temporary directory (its path is printed)
+  --pin CPU    run everything on that one CPU (sched_setaffinity), to separate the cost of
+               waking a process on another CPU from the work itself";
 
 /// Command-line options.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47,6 +49,8 @@ struct Opts {
     syd: Option<PathBuf>,
     /// Keep the temporary directory.
     keep: bool,
+    /// Run everything on this CPU.
+    pin: Option<usize>,
 }
 
 /// Parses the command line (without the program name). Errors name the bad argument.
@@ -79,6 +83,15 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             }
             "--json" => o.json = Some(PathBuf::from(value("--json")?)),
             "--syd" => o.syd = Some(PathBuf::from(value("--syd")?)),
+            "--pin" => {
+                let v = value("--pin")?;
+                let cpu = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&c| c < 1024)
+                    .ok_or_else(|| format!("--pin {v}: not a CPU number below 1024"))?;
+                o.pin = Some(cpu);
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}'")),
         }
@@ -271,6 +284,13 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.is_empty() { 0 } else { 2 });
         }
     };
+    if let Some(cpu) = opts.pin {
+        // Inherited by every process the harness starts: native, floor and syd alike.
+        if let Err(e) = sys::pin_to_cpu(cpu) {
+            eprintln!("syd-bench: --pin {cpu}: {e}");
+            return ExitCode::from(2);
+        }
+    }
     match bench(&opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -1010,6 +1030,14 @@ mod tests {
                     ..Opts::default()
                 }),
             ),
+            (
+                &["--pin", "1"],
+                Ok(Opts {
+                    pin: Some(1),
+                    ..Opts::default()
+                }),
+            ),
+            (&["--pin", "x"], Err("--pin x: not a CPU number below 1024")),
             (&["--reps", "0"], Err("--reps 0: not a positive number")),
             (&["--reps"], Err("--reps needs a value")),
             (&["--bogus"], Err("unknown argument `--bogus'")),

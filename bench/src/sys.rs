@@ -346,3 +346,18 @@ pub fn clock_ticks_per_second() -> i64 {
     // SAFETY: sysconf takes no pointers and has no preconditions.
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) }
 }
+
+/// Restricts this process (and what it starts later) to CPU `cpu` (< 1024).
+pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; all zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
+    // SAFETY: CPU_SET writes inside `set` for cpu < 1024 (CPU_SETSIZE), which the caller ensures.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed.
+    let r = unsafe { libc::sched_setaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
