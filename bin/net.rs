@@ -24,6 +24,7 @@ use syd_core::sandbox::{check_addr, Mode, Net, Verdict};
 use syd_core::syscall::NetCall;
 
 use crate::mem;
+use crate::netemu::Payload;
 use crate::path::{self, Base, Follow, PathBuf, Tracee};
 use crate::supervise::{arg, e, Call, Reply, Supervisor};
 use crate::sys::{self, Answer, Errno, Notif, Pid};
@@ -163,13 +164,19 @@ impl Supervisor {
             other => (call.name, other, n.args),
         };
         let fd = args[0] & 0xffff_ffff;
+        // Where an emulated send takes its payload from (read once, with the header).
+        let mut payload = Payload::Buf {
+            ptr: args[1],
+            len: args[2],
+        };
         let (addr_ptr, addr_len) = match net {
             NetCall::Bind | NetCall::Connect => (args[1], args[2]),
             NetCall::SendTo => (args[4], args[5]),
             NetCall::SendMsg | NetCall::RecvMsg => {
-                // msghdr: msg_name pointer first, then msg_namelen (after padding on 64-bit).
-                let mut hdr = [0u8; 16];
-                let Some(h) = hdr.get_mut(..2 * ptr) else {
+                // msghdr: msg_name, msg_namelen (padded to a word), msg_iov, msg_iovlen,
+                // msg_control, msg_controllen: six words (64-bit: 48 bytes; compat: 24).
+                let mut hdr = [0u8; 48];
+                let Some(h) = hdr.get_mut(..6 * ptr) else {
                     return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
                 };
                 if let Err(err) = mem::read_exact(self.method, n.pid, args[1], h) {
@@ -178,6 +185,13 @@ impl Supervisor {
                 if !self.valid(n) {
                     return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
                 }
+                // msg_controllen is a size_t (64-bit) but msg_iovlen too; both words here.
+                payload = Payload::Msg {
+                    iov: read_word(&hdr, 2 * ptr, ptr),
+                    iovlen: read_word(&hdr, 3 * ptr, ptr),
+                    control: read_word(&hdr, 4 * ptr, ptr),
+                    controllen: read_word(&hdr, 5 * ptr, ptr),
+                };
                 (read_word(&hdr, 0, ptr), read_word(&hdr, ptr, 4))
             }
             // SECURITY: listen/accept/getsockname carry no address; they only settle the
@@ -324,8 +338,31 @@ impl Supervisor {
                 }
             });
         }
+        let fd = (fd as u32).cast_signed(); // a C int: the low 32 bits
+        let compat = ptr == 4;
+        let emulated = match net {
+            NetCall::Connect => self.emulate_connect(n, tracee, fd, &addr, bytes, addr_len),
+            NetCall::SendTo => {
+                let flags = args[3];
+                self.emulate_send(
+                    n, tracee, fd, &addr, bytes, addr_len, &payload, flags, compat,
+                )
+            }
+            NetCall::SendMsg => {
+                let flags = args[2];
+                self.emulate_send(
+                    n, tracee, fd, &addr, bytes, addr_len, &payload, flags, compat,
+                )
+            }
+            _ => None,
+        };
+        if let Some(reply) = emulated {
+            return reply;
+        }
         // SECURITY: the address was checked; a thread rewriting it before the kernel reads it
-        // again is the address race of SPEC §9 #1.
+        // again is the address race of SPEC §9 #1. Only what bin/netemu.rs does not emulate
+        // gets here: recvmsg (an output buffer), families not checked, and the cases its
+        // module documentation lists.
         Reply::Answer(Answer::Continue)
     }
 

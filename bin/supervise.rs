@@ -107,6 +107,9 @@ pub(crate) enum Reply {
     Answer(Answer),
     /// Already answered (an fd was installed with ADDFD_FLAG_SEND).
     Sent,
+    /// Left unanswered for now: an emulated call that would block, answered once it completes
+    /// (bin/netemu.rs).
+    Pending,
 }
 
 /// The supervisor's state.
@@ -144,6 +147,8 @@ pub struct Supervisor {
     pub exit_now: Option<i32>,
     /// Binds left to the kernel, learned once confirmed (bin/net.rs).
     pub(crate) binds: Vec<crate::net::PendingBind>,
+    /// Emulated network calls waiting to complete (bin/netemu.rs).
+    pub(crate) pending: Vec<crate::netemu::Pending>,
     /// `-d`: where violations and kills are recorded.
     pub dump: Option<crate::dump::Dumper>,
     /// How many thread groups were seen, for the dump's exit record.
@@ -234,6 +239,7 @@ impl Supervisor {
             },
             exit_now: None,
             binds: Vec::new(),
+            pending: Vec::new(),
             dump: None,
             seen: 0,
         }
@@ -1428,7 +1434,7 @@ struct ResolveAt<'a> {
 }
 
 /// An `O_PATH` descriptor of the tracee's root (`/proc/<tid>/root`).
-fn open_root(tid: Pid) -> Result<Fd, Errno> {
+pub(crate) fn open_root(tid: Pid) -> Result<Fd, Errno> {
     let mut p = [0u8; 64];
     let len = mem::fmt_proc(&mut p, tid, b"/root");
     let c =
@@ -1814,6 +1820,48 @@ impl Saved {
             let _ = sys::capset(&c);
         }
         let _ = sys::setgroups_thread(&[]);
+    }
+}
+
+impl Supervisor {
+    /// Whether `tracee` acts with the supervisor's own identity: syd does not run as root (an
+    /// unprivileged tracee cannot change its ids under `NO_NEW_PRIVS`), or the tracee's fsuid
+    /// and fsgid are 0 with the supervisor's effective capabilities. A call the supervisor makes
+    /// for such a tracee is checked by the kernel as the tracee's would be.
+    pub(crate) fn same_identity(&mut self, tracee: &Tracee) -> bool {
+        matches!(self.tracee_creds(tracee), Ok(None))
+    }
+
+    /// Runs `f` with the tracee's filesystem identity and capabilities (see [`Creds`]), or as
+    /// is when they are the supervisor's own. Errors: `ESRCH` if the tracee's identity cannot
+    /// be read (it is gone); `f` does not run then.
+    pub(crate) fn as_tracee<T>(
+        &mut self,
+        tracee: &Tracee,
+        f: impl FnOnce() -> T,
+    ) -> Result<T, Errno> {
+        let creds = self.tracee_creds(tracee)?;
+        let saved = creds.as_ref().map(|c| c.enter(self.caps));
+        let r = f();
+        if let Some(s) = saved {
+            s.leave();
+        }
+        Ok(r)
+    }
+
+    /// The tracee's identity when syd runs as root and it differs from the supervisor's;
+    /// `ESRCH` when syd runs as root and the tracee's status cannot be read.
+    fn tracee_creds(&mut self, tracee: &Tracee) -> Result<Option<Creds>, Errno> {
+        let Some(ours) = self.caps.filter(|_| self.root) else {
+            return Ok(None);
+        };
+        let mut buf = [0u8; 4096];
+        let len = self.read_status(tracee.tid, &mut buf).unwrap_or(0);
+        let status = buf.get(..len).unwrap_or(&[]);
+        if status.is_empty() {
+            return Err(Errno(e::ESRCH));
+        }
+        Ok(Creds::of(tracee.tid, status, &ours, &self.user_ns))
     }
 }
 

@@ -1203,6 +1203,17 @@ pub fn poll_in(fd: &Fd, timeout_ms: i32) -> Result<bool, Errno> {
     Ok(poll(&mut p, timeout_ms)? > 0)
 }
 
+/// Waits until `fd` is writable, hung up or in error, for at most `timeout_ms`.
+/// Returns `false` on timeout.
+pub fn poll_out(fd: &Fd, timeout_ms: i32) -> Result<bool, Errno> {
+    let mut p = [libc::pollfd {
+        fd: fd.0,
+        events: libc::POLLOUT,
+        revents: 0,
+    }];
+    Ok(poll(&mut p, timeout_ms)? > 0)
+}
+
 /// Sleeps for `ms` milliseconds (a `poll(2)` with no descriptor); a signal may end it early.
 pub fn sleep_ms(ms: i32) {
     let _ = poll(&mut [], ms);
@@ -1706,6 +1717,114 @@ pub fn getsockname(sock: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: buf has room for len bytes; the kernel writes at most that and updates len.
     cvt(unsafe { libc::getsockname(sock.0, buf.as_mut_ptr().cast(), &mut len) })?;
     Ok(usize::try_from(len).unwrap_or(0).min(buf.len()))
+}
+
+/// Connects `sock` to the raw socket address `addr` (`connect(2)`). A non-blocking socket
+/// gives `EINPROGRESS` (TCP) or `EAGAIN` (a full UNIX listener) instead of waiting.
+pub fn connect(sock: &Fd, addr: &[u8]) -> Result<(), Errno> {
+    let len = libc::socklen_t::try_from(addr.len()).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: addr points to len readable bytes; the kernel validates their contents.
+    cvt(unsafe { libc::connect(sock.0, addr.as_ptr().cast(), len) }).map(drop)
+}
+
+/// Sends `data` as one message on `sock` to the raw socket address `name` with the ancillary
+/// data `control` (empty: none) and `flags` (`sendmsg(2)`); returns the bytes sent.
+pub fn sendmsg(
+    sock: &Fd,
+    data: &[u8],
+    name: &[u8],
+    control: &[u8],
+    flags: c_int,
+) -> Result<usize, Errno> {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(), // the kernel only reads the data
+        iov_len: data.len(),
+    };
+    // SAFETY: struct msghdr is integers and pointers, for which all-zero bytes are valid (null
+    // pointers, zero lengths); musl's has padding fields that must stay zero.
+    let mut m: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    m.msg_name = name.as_ptr().cast_mut().cast();
+    m.msg_namelen = libc::socklen_t::try_from(name.len()).map_err(|_| Errno(libc::EINVAL))?;
+    m.msg_iov = &mut iov;
+    m.msg_iovlen = 1;
+    if !control.is_empty() {
+        m.msg_control = control.as_ptr().cast_mut().cast();
+        m.msg_controllen = control.len().try_into().map_err(|_| Errno(libc::ENOBUFS))?;
+    }
+    // SAFETY: m points to name, one iovec over data and control, all live and only read by
+    // the kernel for the call's duration.
+    cvt_size(unsafe { libc::sendmsg(sock.0, &m, flags) })
+}
+
+/// The file status flags of the open file description behind `fd` (`fcntl(F_GETFL)`).
+pub fn get_status_flags(fd: &Fd) -> Result<c_int, Errno> {
+    // SAFETY: F_GETFL takes no argument.
+    cvt(unsafe { libc::fcntl(fd.0, libc::F_GETFL) })
+}
+
+/// Sets the file status flags of the open file description behind `fd` (`fcntl(F_SETFL)`):
+/// every descriptor that shares it, in any process, sees the change.
+pub fn set_status_flags(fd: &Fd, flags: c_int) -> Result<(), Errno> {
+    // SAFETY: F_SETFL takes an int argument.
+    cvt(unsafe { libc::fcntl(fd.0, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// An `int` socket option of `sock` (`getsockopt(2)`), such as `SO_ERROR` (which it clears) or
+/// `SO_TYPE`.
+pub fn getsockopt_int(sock: &Fd, level: c_int, name: c_int) -> Result<c_int, Errno> {
+    let mut v: c_int = 0;
+    let mut len = libc::socklen_t::try_from(size_of::<c_int>()).unwrap_or(4);
+    // SAFETY: v is valid for writes of len bytes; the kernel writes at most that.
+    cvt(unsafe { libc::getsockopt(sock.0, level, name, (&raw mut v).cast(), &mut len) })?;
+    Ok(v)
+}
+
+/// The send timeout of `sock` in milliseconds (`SO_SNDTIMEO`), `None` if it has none (waits
+/// forever).
+pub fn send_timeout_ms(sock: &Fd) -> Result<Option<u64>, Errno> {
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let mut len = libc::socklen_t::try_from(size_of::<libc::timeval>()).unwrap_or(0);
+    // SAFETY: tv is valid for writes of len bytes; musl converts the kernel's layout to its
+    // own struct timeval where they differ.
+    cvt(unsafe {
+        libc::getsockopt(
+            sock.0,
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&raw mut tv).cast(),
+            &mut len,
+        )
+    })?;
+    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
+    let usecs = u64::try_from(tv.tv_usec).unwrap_or(0);
+    let ms = secs
+        .saturating_mul(1000)
+        .saturating_add(usecs.div_ceil(1000));
+    Ok((ms > 0).then_some(ms))
+}
+
+/// Milliseconds of `CLOCK_MONOTONIC`, through the system call (see [`realtime_secs`]).
+pub fn monotonic_ms() -> u64 {
+    let mut ts = MaybeUninit::<libc::timespec>::uninit();
+    // SAFETY: as in realtime_secs: ts is valid for writes of the kernel's timespec.
+    let r = raw(unsafe {
+        syscalls::syscall2(
+            SYS_CLOCK_GETTIME,
+            libc::CLOCK_MONOTONIC.cast_unsigned() as usize, // 1: widens
+            ts.as_mut_ptr() as usize,
+        )
+    });
+    if r.is_err() {
+        return 0;
+    }
+    // SAFETY: clock_gettime succeeded, so it filled ts.
+    let ts = unsafe { ts.assume_init_ref() };
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let ms = u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0);
+    secs.saturating_mul(1000).saturating_add(ms)
 }
 
 /// Changes the scheduling priority by `inc` (`nice(2)`).
