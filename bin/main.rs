@@ -472,11 +472,8 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
     let mut eldest_status = None;
     // After a forwarded signal: the exit status, and the rounds left before the final kill.
     let mut grace: Option<(i32, u32)> = None;
-    // The listener, the signalfd, then what the supervisor's pending calls wait for (reused).
-    let mut fds = Vec::new();
     loop {
-        fds.clear();
-        fds.extend([
+        let mut fds = [
             libc::pollfd {
                 fd: sup.listener().raw(),
                 events: libc::POLLIN,
@@ -487,10 +484,10 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
                 events: libc::POLLIN,
                 revents: 0,
             },
-        ]);
+        ];
         let timeout = if grace.is_some() { GRACE_MS } else { -1 };
-        // Hook: extra descriptors and a shorter timeout for emulated calls that would block.
-        let timeout = sup.poll_extra(&mut fds, timeout);
+        // Hook: emulated calls that would block are retried on a timer (bin/netemu.rs).
+        let timeout = sup.poll_timeout(timeout);
         match sys::poll(&mut fds, timeout) {
             Ok(0) => {
                 if let Some((code, rounds)) = grace {
@@ -503,14 +500,8 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
             Ok(_) | Err(Errno(libc::EINTR)) => {}
             Err(_) => return Ended::Exit(1),
         }
-        sup.poll_done(fds.get(2..).unwrap_or(&[]));
-        let none = libc::pollfd {
-            fd: -1,
-            events: 0,
-            revents: 0,
-        };
-        let listen = fds.first().copied().unwrap_or(none);
-        let sig = fds.get(1).copied().unwrap_or(none);
+        sup.poll_done();
+        let [listen, sig] = fds;
         if sig.revents & libc::POLLIN != 0 {
             while let Ok(Some(s)) = sys::read_signal(sigfd) {
                 if s == libc::SIGCHLD {

@@ -1,6 +1,7 @@
 //! Network sandboxing in the supervisor (SPEC §4): addresses of bind, connect, sendto, sendmsg,
 //! recvmsg and socketcall checked against the bind and connect groups, and the addresses of
-//! successful binds learned for the connect group (SPEC §4.5).
+//! successful binds learned for the connect group (SPEC §4.5). Allowed `connect`, `sendto` and
+//! `sendmsg` calls are performed by the supervisor with the checked address (bin/netemu.rs).
 //!
 //! Learning a bind: an `AF_INET`/`AF_INET6` bind is performed by the supervisor on a duplicate
 //! of the tracee's socket (`pidfd_getfd`), and the address `getsockname` then reports (the real
@@ -24,7 +25,7 @@ use syd_core::sandbox::{check_addr, Mode, Net, Verdict};
 use syd_core::syscall::NetCall;
 
 use crate::mem;
-use crate::netemu::Payload;
+use crate::netemu::{Op, Payload};
 use crate::path::{self, Base, Follow, PathBuf, Tracee};
 use crate::supervise::{arg, e, Call, Reply, Supervisor};
 use crate::sys::{self, Answer, Errno, Notif, Pid};
@@ -339,23 +340,20 @@ impl Supervisor {
             });
         }
         let fd = (fd as u32).cast_signed(); // a C int: the low 32 bits
-        let compat = ptr == 4;
-        let emulated = match net {
-            NetCall::Connect => self.emulate_connect(n, tracee, fd, &addr, bytes, addr_len),
-            NetCall::SendTo => {
-                let flags = args[3];
-                self.emulate_send(
-                    n, tracee, fd, &addr, bytes, addr_len, &payload, flags, compat,
-                )
-            }
-            NetCall::SendMsg => {
-                let flags = args[2];
-                self.emulate_send(
-                    n, tracee, fd, &addr, bytes, addr_len, &payload, flags, compat,
-                )
-            }
+        let op = match net {
+            NetCall::Connect => Some(Op::Connect),
+            NetCall::SendTo | NetCall::SendMsg => Some(Op::Send {
+                payload,
+                flags: if net == NetCall::SendTo {
+                    args[3]
+                } else {
+                    args[2]
+                },
+                compat: ptr == 4,
+            }),
             _ => None,
         };
+        let emulated = op.and_then(|op| self.emulate(n, tracee, fd, &addr, bytes, addr_len, &op));
         if let Some(reply) = emulated {
             return reply;
         }

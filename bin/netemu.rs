@@ -3,40 +3,46 @@
 //! A checked call answered CONTINUE lets the kernel read the socket address again, so a thread
 //! flipping the buffer between the check and the kernel's read reaches a denied address. For
 //! the calls below the supervisor instead acts itself, on a `pidfd_getfd` duplicate of the
-//! tracee's socket (the same open file description, so the same socket), with exactly the
-//! address it checked, and answers with the result; the kernel never reads the tracee's
-//! address.
+//! tracee's socket (the same open file description, so the same socket, in the tracee's network
+//! namespace), with exactly the address it checked, and answers with the result; the kernel
+//! never reads the tracee's address.
 //!
-//! * `connect`: `AF_INET`/`AF_INET6` addresses as read; `AF_UNIX` abstract names as read; a
-//!   `AF_UNIX` path through `/proc/self/fd/N`, where N is an `O_PATH` descriptor of the checked
-//!   canonical path opened from the tracee's root (`/proc/<tid>/root`, `RESOLVE_IN_ROOT`) with
-//!   no symlink allowed (`RESOLVE_NO_SYMLINKS`: a symlink swapped in after the check fails with
-//!   `ELOOP`). That address is at most 25 bytes, so any path fits `sun_path`; the kernel's
-//!   write-permission check on the socket file is made against the supervisor, which for an
-//!   emulated UNIX call has the tracee's identity (below).
+//! * `connect`: `AF_INET`/`AF_INET6` addresses and `AF_UNIX` abstract names as read. An
+//!   `AF_UNIX` path through `/proc/self/fd/N`, N an `O_PATH` descriptor of the checked
+//!   canonical path opened from the tracee's root (`/proc/<tid>/root`, `RESOLVE_IN_ROOT`, so
+//!   `-C` and mount namespaces count) with no symlink allowed (`RESOLVE_NO_SYMLINKS`: a symlink
+//!   swapped in after the check fails with `ELOOP`, and so does a path through a `/proc` magic
+//!   link). That address is at most 25 bytes: any canonical path fits `sun_path` (108 bytes),
+//!   however long. The kernel checks write permission on the socket file against the
+//!   supervisor, which is why UNIX calls are emulated only for a tracee with the supervisor's
+//!   identity (below).
 //! * `sendto`/`sendmsg` with an address on a socket that is not `SOCK_STREAM`: the payload is
 //!   read once (at most [`MAX_SEND`] bytes, `EMSGSIZE` above: every datagram the kernel accepts
 //!   with the default buffer sizes fits), then sent as one message with the checked address and
 //!   the caller's flags plus `MSG_NOSIGNAL` (a `SIGPIPE` would hit the supervisor, so `EPIPE`
 //!   comes back without the signal). `sendmsg` ancillary data of an `AF_INET`/`AF_INET6` send
 //!   (`IP_PKTINFO`, `UDP_SEGMENT`, ...) is copied verbatim (at most [`MAX_CONTROL`] bytes,
-//!   `ENOBUFS` above) and sent with the tracee's capabilities (`SO_MARK` needs
-//!   `CAP_NET_ADMIN`). A stream socket ignores the address (TCP) or refuses it (UNIX), except
-//!   for TCP Fast Open (`MSG_FASTOPEN`), which connects to it: refused with `EOPNOTSUPP`, what
-//!   the kernel says when client Fast Open is disabled.
+//!   `ENOBUFS` above) when the tracee has the supervisor's identity (`SO_MARK` and the like
+//!   are checked against the sender's capabilities). A stream socket ignores the address
+//!   (TCP) or refuses it (UNIX), so such a send is continued, except with TCP Fast Open
+//!   (`MSG_FASTOPEN`), which connects to the address: refused with `EOPNOTSUPP`, what the
+//!   kernel says when client Fast Open is disabled.
 //!
 //! Blocking: the supervisor is single-threaded and must not wait. If the socket is blocking,
 //! `O_NONBLOCK` is set on the shared description for the `connect` and cleared right after
 //! (sends use `MSG_DONTWAIT` instead). A connect that cannot complete at once (`EINPROGRESS`,
 //! `EALREADY`, or `EAGAIN` from a UNIX listener with a full backlog) and a send that would
 //! block (`EAGAIN`) stay pending: the notification is not answered, the duplicate is kept, and
-//! the main loop polls it (TCP: `POLLOUT`) or retries every [`RETRY_MS`] (UNIX listeners and
-//! sends, which give no readiness event), redoing the call non-blocking until it completes.
-//! `SO_SNDTIMEO` bounds the wait as in the kernel (`EINPROGRESS`, `EALREADY` or `EAGAIN`, as the
-//! kernel answers a timed-out wait). A pending call whose notification is no longer valid (the
-//! thread was killed, or a signal interrupted it: the tracee then sees `EINTR` or restarts the
-//! call) is dropped; this is checked before each retry and at least every [`CHECK_MS`]. A socket
-//! the tracee made non-blocking gets `EINPROGRESS`/`EAGAIN` at once, as from the kernel.
+//! the main loop (whose only hook is a poll timeout) redoes the call, non-blocking, every
+//! [`RETRY_MS`] until it completes; a repeated `connect` on a connecting TCP socket gives
+//! `EALREADY` until the handshake ends, then its result, as the kernel's own wait would. (No
+//! descriptor is polled: a UNIX listener's backlog and a receiver's queue give the sender no
+//! readiness event, and one timer serves all.) `SO_SNDTIMEO` bounds the wait as in the kernel,
+//! which answers a timed-out wait with the first attempt's `EINPROGRESS`, `EALREADY` or
+//! `EAGAIN`. A pending call whose notification is no longer valid (the thread was killed, or a
+//! signal interrupted it: the tracee then sees `EINTR` or restarts the call) is dropped; this
+//! is checked before each retry. A socket the tracee made non-blocking, or `MSG_DONTWAIT`,
+//! gets `EINPROGRESS`/`EAGAIN` at once, as from the kernel.
 //!
 //! Residual risks (documented, not emulated):
 //! * The `O_NONBLOCK` window: while the supervisor connects, another thread of the tracee that
@@ -44,20 +50,23 @@
 //!   `EAGAIN`), and an `O_NONBLOCK` it sets itself in that window is cleared again.
 //! * The supervisor is the task that connects or sends: `SO_PEERCRED`/`SO_PEERPIDFD` of the
 //!   accepted UNIX connection and the `SCM_CREDENTIALS` a receiver with `SO_PASSCRED` gets name
-//!   the supervisor's pid, and LSM network checks (AppArmor, SELinux) see the supervisor's
-//!   label. Because the peer uid, gid and groups must still be the tracee's, UNIX calls are
-//!   emulated only when the tracee has the supervisor's identity (syd not root, or a root
-//!   tracee with syd's capabilities); otherwise (e.g. `-U`) they are checked and continued,
-//!   and the address race remains for them. For `AF_INET`/`AF_INET6` no credential is involved.
+//!   the supervisor's pid (with its uid and gid), and LSM network checks (AppArmor, SELinux)
+//!   see the supervisor's label. So that the peer's uid, gid and groups stay the tracee's, UNIX
+//!   calls (and sends with ancillary data) are emulated only when the tracee has the
+//!   supervisor's identity: syd does not run as root, or the tracee is root with syd's
+//!   capabilities. Otherwise (e.g. `-U`, or a root tracee that dropped capabilities) they are
+//!   checked and continued, and the address race remains for them. `AF_INET`/`AF_INET6`
+//!   connects and plain sends involve no credential and are always emulated.
 //! * `sendmsg` with ancillary data to a UNIX address (`SCM_RIGHTS` names the tracee's
 //!   descriptors, `SCM_CREDENTIALS` its identity, both checked by the kernel against the
 //!   sender) and `sendmsg` with ancillary data from a 32-bit (compat) program (its `cmsghdr`
 //!   layout differs) are checked and continued: a thread that rewrites `msg_name` in between
 //!   still reaches a denied address with such a message.
-//! * A pending UNIX connect or send that succeeds in the instant between the validity check and
-//!   the call, just as a signal interrupts the thread, is done although the tracee saw `EINTR`.
-//! * Families other than `AF_UNIX`/`AF_INET`/`AF_INET6`, `AF_UNSPEC` and stream-socket sends
-//!   are checked (or not) and continued as before.
+//! * A pending call that completes in the instant between the validity check and the retry,
+//!   just as a signal interrupts the thread, is done although the tracee saw `EINTR` (a UNIX
+//!   connect or a send; an interrupted TCP connect goes on in the kernel anyway).
+//! * Families other than `AF_UNIX`/`AF_INET`/`AF_INET6`, `AF_UNSPEC`, `recvmsg` and
+//!   stream-socket sends are checked (or not) and continued as before.
 //!
 //! Pending calls are at most one per tracee thread (a thread waits in one call), and their
 //! descriptors count against the supervisor's descriptor limit, which bounds the table.
@@ -82,13 +91,10 @@ pub(crate) const MAX_SEND: usize = 256 * 1024;
 pub(crate) const MAX_CONTROL: usize = 4096;
 
 /// Most iovecs in one `sendmsg` (`UIO_MAXIOV`); the kernel refuses more with `EMSGSIZE`.
-const MAX_IOV: u64 = 1024;
+const MAX_IOV: usize = 1024;
 
-/// Milliseconds between retries of a pending call that has no readiness event.
+/// Milliseconds between retries of a pending call.
 pub(crate) const RETRY_MS: u64 = 10;
-
-/// Milliseconds between validity checks of a pending call that waits for a readiness event.
-const CHECK_MS: u64 = 100;
 
 /// `MSG_FASTOPEN` (linux/socket.h): a stream send that connects to its address.
 const MSG_FASTOPEN: c_int = 0x2000_0000;
@@ -106,11 +112,24 @@ pub(crate) enum Payload {
     },
 }
 
-/// What a pending call does again when it may have progressed.
+/// The call to emulate.
+pub(crate) enum Op {
+    /// `connect`.
+    Connect,
+    /// `sendto` or `sendmsg` with `payload` and `flags`; `compat`: the caller uses a 32-bit
+    /// ABI (4-byte pointers in its iovecs).
+    Send {
+        payload: Payload,
+        flags: u64,
+        compat: bool,
+    },
+}
+
+/// What a pending call does again.
 enum Redo {
-    /// `connect` again (TCP: once `POLLOUT` says so; UNIX: on the timer).
-    Connect { addr: Vec<u8>, poll: bool },
-    /// Send again, on the timer.
+    /// `connect` again.
+    Connect { addr: Vec<u8> },
+    /// Send again.
     Send {
         data: Vec<u8>,
         addr: Vec<u8>,
@@ -123,8 +142,6 @@ enum Redo {
 pub(crate) struct Pending {
     /// The notification to answer.
     id: NotifId,
-    /// The caller, whose capabilities a send with ancillary data uses.
-    tracee: Tracee,
     /// The duplicate of the tracee's socket.
     sock: Fd,
     /// The `O_PATH` descriptor a UNIX path address names through `/proc/self/fd`.
@@ -135,9 +152,13 @@ pub(crate) struct Pending {
     timeout_errno: i32,
     /// When `SO_SNDTIMEO` runs out (`CLOCK_MONOTONIC` milliseconds), if it is set.
     deadline: Option<u64>,
-    /// When to retry or check the notification next.
+    /// When to retry next.
     next: u64,
 }
+
+/// The raw address the supervisor passes to the kernel, and the `O_PATH` descriptor a UNIX
+/// path address names (kept open while the call is pending).
+type Target = (Vec<u8>, Option<Fd>);
 
 /// The outcome of one attempt.
 enum Step {
@@ -147,19 +168,12 @@ enum Step {
     Again(i32),
 }
 
-/// The destination of an emulated call, as the supervisor passes it to the kernel.
-struct Target {
-    /// The raw socket address.
-    addr: Vec<u8>,
-    /// The `O_PATH` descriptor a UNIX path address names, kept open while the call is pending.
-    fd: Option<Fd>,
-}
-
 impl Supervisor {
-    /// Performs an allowed `connect` of socket `fd` to the checked address `checked`, read as
-    /// `raw` (`len` the length the tracee passed), and answers with its result (see the module
-    /// documentation). `None`: not emulated here, the caller continues the call.
-    pub(crate) fn emulate_connect(
+    /// Performs an allowed `op` on socket `fd` with the checked address `checked`, read as `raw`
+    /// (`len` the length the tracee passed), and answers with its result (see the module
+    /// documentation). `None`: not emulated, the caller continues the call.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn emulate(
         &mut self,
         n: &Notif,
         tracee: &Tracee,
@@ -167,160 +181,132 @@ impl Supervisor {
         checked: &SockAddr<'_>,
         raw: &[u8],
         len: u64,
+        op: &Op,
     ) -> Option<Reply> {
         if matches!(checked, SockAddr::Other { .. }) {
             return None;
         }
-        if let Some(a) = bad_length(raw, len, false) {
-            return Some(Reply::Answer(a));
+        match self.try_emulate(n, tracee, fd, checked, raw, len, op) {
+            Ok(r) => r,
+            Err(err) => Some(Reply::Answer(Answer::Errno(err))),
         }
-        let target = match self.target(tracee, checked, raw)? {
-            Ok(t) => t,
-            Err(err) => return Some(Reply::Answer(Answer::Errno(err))),
-        };
-        let sock = match dup(tracee, fd) {
-            Ok(s) => s,
-            Err(err) => return Some(Reply::Answer(Answer::Errno(err))),
-        };
-        if !self.valid(n) {
-            return Some(Reply::Answer(Answer::Errno(Errno(e::ESRCH))));
-        }
-        let blocking = match sys::get_status_flags(&sock) {
-            Ok(fl) => fl & libc::O_NONBLOCK == 0,
-            Err(err) => return Some(Reply::Answer(Answer::Errno(err))),
-        };
-        let first = match connect_once(&sock, &target.addr) {
-            Step::Done(a) => return Some(Reply::Answer(a)),
-            Step::Again(errno) if !blocking => {
-                return Some(Reply::Answer(Answer::Errno(Errno(errno))))
+    }
+
+    /// [`Self::emulate`], with the errors to answer as `Err`.
+    #[allow(clippy::too_many_arguments)]
+    fn try_emulate(
+        &mut self,
+        n: &Notif,
+        tracee: &Tracee,
+        fd: i32,
+        checked: &SockAddr<'_>,
+        raw: &[u8],
+        len: u64,
+        op: &Op,
+    ) -> Result<Option<Reply>, Errno> {
+        let sock = dup(tracee, fd)?;
+        let (redo, dontwait) = match op {
+            Op::Connect => {
+                check_length(raw, len, false)?;
+                let Some((addr, target)) = self.target(tracee, checked, raw, false)? else {
+                    return Ok(None);
+                };
+                ((Redo::Connect { addr }, target), false)
             }
+            Op::Send {
+                payload,
+                flags,
+                compat,
+            } => {
+                // Flags are a C int: the low 32 bits.
+                let flags = (flags & 0xffff_ffff) as u32 as c_int;
+                if sys::getsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TYPE)? == libc::SOCK_STREAM
+                {
+                    if flags & MSG_FASTOPEN != 0 {
+                        // SECURITY: a Fast Open send connects to the address the kernel reads
+                        // again: refused as when client Fast Open is disabled.
+                        return Err(Errno(libc::EOPNOTSUPP));
+                    }
+                    // SECURITY: a stream socket ignores the address (TCP) or refuses any
+                    // (UNIX): a rewritten address reaches nothing.
+                    return Ok(Some(Reply::Answer(Answer::Continue)));
+                }
+                let msg = matches!(payload, Payload::Msg { .. });
+                let control = matches!(payload, Payload::Msg { controllen, .. } if *controllen > 0);
+                let inet = matches!(checked, SockAddr::Inet { .. } | SockAddr::Inet6 { .. });
+                if control && (*compat || !inet) {
+                    // SECURITY: ancillary data naming the tracee's descriptors or identity, or
+                    // in the compat layout, cannot be sent as the tracee would: checked and
+                    // continued, the address race of SPEC §9 #1 remains for these sends (see
+                    // the module documentation).
+                    return Ok(Some(Reply::Answer(Answer::Continue)));
+                }
+                // sendmsg clamps msg_namelen to the size of sockaddr_storage; sendto refuses.
+                check_length(raw, len, msg)?;
+                let Some((addr, target)) = self.target(tracee, checked, raw, control)? else {
+                    return Ok(None);
+                };
+                let (data, control) = self.read_payload(n, payload, *compat)?;
+                let redo = Redo::Send {
+                    data,
+                    addr,
+                    control,
+                    flags,
+                };
+                ((redo, target), flags & libc::MSG_DONTWAIT != 0)
+            }
+        };
+        let (redo, target) = redo;
+        if !self.valid(n) {
+            return Err(Errno(e::ESRCH));
+        }
+        let blocking = sys::get_status_flags(&sock)? & libc::O_NONBLOCK == 0 && !dontwait;
+        let mut step = Self::attempt(&sock, &redo);
+        let first = match step {
+            Step::Done(a) => return Ok(Some(Reply::Answer(a))),
+            Step::Again(errno) if !blocking => return Err(Errno(errno)),
             Step::Again(errno) => errno,
         };
-        // TCP signals completion with POLLOUT; a UNIX listener's backlog gives no event on the
-        // connecting socket, so that is retried on the timer.
-        let poll = first != libc::EAGAIN;
-        if poll && sys::poll_out(&sock, 0).unwrap_or(false) {
-            // Loopback handshakes are usually done by now: no round through the main loop.
-            if let Step::Done(a) = connect_once(&sock, &target.addr) {
-                return Some(Reply::Answer(a));
+        if first != libc::EAGAIN {
+            // A loopback TCP handshake is usually done by now: no round through the main loop.
+            step = Self::attempt(&sock, &redo);
+            if let Step::Done(a) = step {
+                return Ok(Some(Reply::Answer(a)));
             }
         }
-        let redo = Redo::Connect {
-            addr: target.addr,
-            poll,
-        };
-        self.pend(n, tracee, sock, target.fd, redo, first);
-        Some(Reply::Pending)
+        let now = sys::monotonic_ms();
+        let deadline = sys::send_timeout_ms(&sock)?.map(|ms| now.saturating_add(ms));
+        self.pending.push(Pending {
+            id: n.id,
+            sock,
+            _target: target,
+            redo,
+            timeout_errno: first,
+            deadline,
+            next: now + RETRY_MS,
+        });
+        Ok(Some(Reply::Pending))
     }
 
-    /// Performs an allowed `sendto`/`sendmsg` of socket `fd` to the checked address `checked`,
-    /// read as `raw` (`len` the length the tracee passed), with `payload` and `flags`, and
-    /// answers with its result (see the module documentation). `compat`: the caller uses a
-    /// 32-bit ABI (4-byte pointers in its iovecs). `None`: not emulated here, the caller
-    /// continues the call.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn emulate_send(
-        &mut self,
-        n: &Notif,
-        tracee: &Tracee,
-        fd: i32,
-        checked: &SockAddr<'_>,
-        raw: &[u8],
-        len: u64,
-        payload: &Payload,
-        flags: u64,
-        compat: bool,
-    ) -> Option<Reply> {
-        if matches!(checked, SockAddr::Other { .. }) {
-            return None;
-        }
-        // Flags are a C int: the low 32 bits.
-        let flags = (flags & 0xffff_ffff) as u32 as c_int;
-        let sock = match dup(tracee, fd) {
-            Ok(s) => s,
-            Err(err) => return Some(Reply::Answer(Answer::Errno(err))),
-        };
-        let ty = match sys::getsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TYPE) {
-            Ok(t) => t,
-            Err(err) => return Some(Reply::Answer(Answer::Errno(err))),
-        };
-        if ty == libc::SOCK_STREAM {
-            if flags & MSG_FASTOPEN != 0 {
-                // SECURITY: a Fast Open send connects to the address the kernel reads again:
-                // refused as when client Fast Open is disabled.
-                return Some(Reply::Answer(Answer::Errno(Errno(libc::EOPNOTSUPP))));
-            }
-            // SECURITY: a stream socket ignores the address (TCP) or refuses any (UNIX): a
-            // rewritten address reaches nothing.
-            return Some(Reply::Answer(Answer::Continue));
-        }
-        let has_control = matches!(payload, Payload::Msg { controllen, .. } if *controllen > 0);
-        let inet = matches!(checked, SockAddr::Inet { .. } | SockAddr::Inet6 { .. });
-        if has_control && (compat || !inet) {
-            // SECURITY: ancillary data naming the tracee's descriptors or identity, or in the
-            // compat layout, cannot be sent as the tracee would: checked and continued, the
-            // address race of SPEC §9 #1 remains for these sends (see the module docs).
-            return Some(Reply::Answer(Answer::Continue));
-        }
-        // sendmsg clamps msg_namelen to the size of sockaddr_storage; sendto refuses more.
-        if let Some(a) = bad_length(raw, len, matches!(payload, Payload::Msg { .. })) {
-            return Some(Reply::Answer(a));
-        }
-        let target = match self.target(tracee, checked, raw)? {
-            Ok(t) => t,
-            Err(err) => return Some(Reply::Answer(Answer::Errno(err))),
-        };
-        let (data, control) = match self.read_payload(n, payload, compat) {
-            Ok(d) => d,
-            Err(err) => return Some(Reply::Answer(Answer::Errno(err))),
-        };
-        if !self.valid(n) {
-            return Some(Reply::Answer(Answer::Errno(Errno(e::ESRCH))));
-        }
-        let blocking = match sys::get_status_flags(&sock) {
-            Ok(fl) => fl & libc::O_NONBLOCK == 0 && flags & libc::MSG_DONTWAIT == 0,
-            Err(err) => return Some(Reply::Answer(Answer::Errno(err))),
-        };
-        let redo = Redo::Send {
-            data,
-            addr: target.addr,
-            control,
-            flags,
-        };
-        match self.attempt(tracee, &sock, &redo) {
-            Step::Done(a) => Some(Reply::Answer(a)),
-            Step::Again(errno) if !blocking => Some(Reply::Answer(Answer::Errno(Errno(errno)))),
-            Step::Again(errno) => {
-                self.pend(n, tracee, sock, target.fd, redo, errno);
-                Some(Reply::Pending)
-            }
-        }
-    }
-
-    /// The address the supervisor uses for `checked` (read as `raw`); `None` for a family that
-    /// is not emulated, or a UNIX address of a tracee whose identity differs from the
-    /// supervisor's (see the module documentation).
+    /// The raw address the supervisor uses for `checked` (read as `raw`), and the descriptor
+    /// it names; `None` for a UNIX address, or a send with ancillary data (`control`), of a
+    /// tracee whose identity differs from the supervisor's (see the module documentation).
     fn target(
         &mut self,
         tracee: &Tracee,
         checked: &SockAddr<'_>,
         raw: &[u8],
-    ) -> Option<Result<Target, Errno>> {
-        let unix = match checked {
-            SockAddr::Inet { .. } | SockAddr::Inet6 { .. } => false,
-            SockAddr::Unix(_) | SockAddr::UnixAbstract(_) | SockAddr::Unnamed => true,
-            SockAddr::Other { .. } => return None,
-        };
-        if unix && !self.same_identity(tracee) {
-            return None;
+        control: bool,
+    ) -> Result<Option<Target>, Errno> {
+        let inet = matches!(checked, SockAddr::Inet { .. } | SockAddr::Inet6 { .. });
+        if (control || !inet) && !self.same_identity(tracee) {
+            return Ok(None);
         }
         let SockAddr::Unix(canonical) = checked else {
-            return Some(Ok(Target {
-                addr: raw.to_vec(),
-                fd: None,
-            }));
+            return Ok(Some((raw.to_vec(), None)));
         };
-        Some(open_unix_target(tracee, canonical))
+        let (addr, fd) = open_unix_target(tracee, canonical)?;
+        Ok(Some((addr, Some(fd))))
     }
 
     /// Reads the payload (and ancillary data) of a send, bounded by [`MAX_SEND`] and
@@ -331,26 +317,11 @@ impl Supervisor {
         payload: &Payload,
         compat: bool,
     ) -> Result<(Vec<u8>, Vec<u8>), Errno> {
-        let read = |addr: u64, len: usize, out: &mut Vec<u8>| -> Result<(), Errno> {
-            let start = out.len();
-            out.resize(start + len, 0);
-            let dst = out.get_mut(start..).ok_or(Errno(e::EFAULT))?;
-            if len == 0 {
-                return Ok(());
-            }
-            mem::read_exact(self.method, n.pid, addr, dst)
-        };
-        let size = |v: u64, limit: usize, errno: i32| -> Result<usize, Errno> {
-            usize::try_from(v)
-                .ok()
-                .filter(|&l| l <= limit)
-                .ok_or(Errno(errno))
-        };
         let mut data = Vec::new();
         let mut control = Vec::new();
         match *payload {
             Payload::Buf { ptr, len } => {
-                read(ptr, size(len, MAX_SEND, libc::EMSGSIZE)?, &mut data)?;
+                self.read_into(n, ptr, bounded(len, MAX_SEND, libc::EMSGSIZE)?, &mut data)?;
             }
             Payload::Msg {
                 iov,
@@ -358,39 +329,39 @@ impl Supervisor {
                 control: cptr,
                 controllen,
             } => {
-                if iovlen > MAX_IOV {
-                    return Err(Errno(libc::EMSGSIZE));
-                }
                 let word = if compat { 4 } else { 8 };
-                // iovlen <= 1024: at most 16 KiB of iovecs.
-                let count = iovlen as usize;
+                let count = bounded(iovlen, MAX_IOV, libc::EMSGSIZE)?;
                 let mut iovs = Vec::new();
-                read(iov, count * 2 * word, &mut iovs)?;
-                let mut total = 0usize;
+                self.read_into(n, iov, count * 2 * word, &mut iovs)?;
                 for pair in iovs.chunks_exact(2 * word) {
-                    let base = word_at(pair, 0, word);
-                    let len = word_at(pair, word, word);
-                    let len = size(len, MAX_SEND, libc::EMSGSIZE)?;
-                    total = total.checked_add(len).ok_or(Errno(libc::EMSGSIZE))?;
-                    if total > MAX_SEND {
+                    let len = bounded(word_at(pair, word, word), MAX_SEND, libc::EMSGSIZE)?;
+                    if data.len() + len > MAX_SEND {
                         return Err(Errno(libc::EMSGSIZE));
                     }
-                    read(base, len, &mut data)?;
+                    self.read_into(n, word_at(pair, 0, word), len, &mut data)?;
                 }
-                read(
-                    cptr,
-                    size(controllen, MAX_CONTROL, libc::ENOBUFS)?,
-                    &mut control,
-                )?;
+                let clen = bounded(controllen, MAX_CONTROL, libc::ENOBUFS)?;
+                self.read_into(n, cptr, clen, &mut control)?;
             }
         }
         Ok((data, control))
     }
 
+    /// Appends `len` bytes of the caller's memory at `addr` to `out`.
+    fn read_into(&self, n: &Notif, addr: u64, len: usize, out: &mut Vec<u8>) -> Result<(), Errno> {
+        if len == 0 {
+            return Ok(());
+        }
+        let start = out.len();
+        out.resize(start + len, 0);
+        let dst = out.get_mut(start..).ok_or(Errno(e::EFAULT))?;
+        mem::read_exact(self.method, n.pid, addr, dst)
+    }
+
     /// One non-blocking attempt of `redo` on `sock`.
-    fn attempt(&mut self, tracee: &Tracee, sock: &Fd, redo: &Redo) -> Step {
-        match redo {
-            Redo::Connect { addr, .. } => connect_once(sock, addr),
+    fn attempt(sock: &Fd, redo: &Redo) -> Step {
+        let r = match redo {
+            Redo::Connect { addr } => return connect_once(sock, addr),
             Redo::Send {
                 data,
                 addr,
@@ -398,71 +369,29 @@ impl Supervisor {
                 flags,
             } => {
                 let flags = *flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-                let send = || sys::sendmsg(sock, data, addr, control, flags);
-                // Ancillary data may need the tracee's capabilities (SO_MARK, SO_PRIORITY).
-                let r = if control.is_empty() {
-                    send()
-                } else {
-                    self.as_tracee(tracee, send).and_then(|r| r)
-                };
-                match r {
-                    // A datagram is sent whole: its length fits an i64.
-                    Ok(count) => Step::Done(Answer::Value(count as i64)),
-                    Err(Errno(libc::EAGAIN)) => Step::Again(libc::EAGAIN),
-                    Err(err) => Step::Done(Answer::Errno(err)),
-                }
+                sys::sendmsg(sock, data, addr, control, flags)
             }
+        };
+        match r {
+            // A datagram is sent whole: its length fits an i64.
+            Ok(count) => Step::Done(Answer::Value(count as i64)),
+            Err(Errno(libc::EAGAIN)) => Step::Again(libc::EAGAIN),
+            Err(err) => Step::Done(Answer::Errno(err)),
         }
     }
 
-    /// Keeps a call that would block pending (see the module documentation).
-    fn pend(
-        &mut self,
-        n: &Notif,
-        tracee: &Tracee,
-        sock: Fd,
-        target: Option<Fd>,
-        redo: Redo,
-        first: i32,
-    ) {
-        let now = sys::monotonic_ms();
-        let deadline = sys::send_timeout_ms(&sock)
-            .ok()
-            .flatten()
-            .map(|ms| now.saturating_add(ms));
-        let poll = matches!(redo, Redo::Connect { poll: true, .. });
-        self.pending.push(Pending {
-            id: n.id,
-            tracee: *tracee,
-            sock,
-            _target: target,
-            redo,
-            timeout_errno: first,
-            deadline,
-            next: now + if poll { CHECK_MS } else { RETRY_MS },
-        });
-    }
-
-    /// Adds the descriptors of pending calls that wait for `POLLOUT` to `fds`, and returns the
-    /// poll timeout in milliseconds: `timeout` (negative: none), or less when a pending call
-    /// must be retried or checked sooner. The main loop's hook before `poll`.
-    pub fn poll_extra(&self, fds: &mut Vec<libc::pollfd>, timeout: i32) -> i32 {
-        if self.pending.is_empty() {
+    /// The main loop's hook before `poll`: its timeout in milliseconds, `timeout` (negative:
+    /// none) or less when a pending call is due sooner.
+    pub fn poll_timeout(&self, timeout: i32) -> i32 {
+        let Some(soonest) = self
+            .pending
+            .iter()
+            .map(|p| p.next.min(p.deadline.unwrap_or(u64::MAX)))
+            .min()
+        else {
             return timeout;
-        }
-        let now = sys::monotonic_ms();
-        let mut soonest = u64::MAX;
-        for p in &self.pending {
-            if matches!(p.redo, Redo::Connect { poll: true, .. }) {
-                fds.push(libc::pollfd {
-                    fd: p.sock.raw(),
-                    events: libc::POLLOUT,
-                    revents: 0,
-                });
-            }
-            soonest = soonest.min(p.next).min(p.deadline.unwrap_or(u64::MAX));
-        }
-        let wait = i32::try_from(soonest.saturating_sub(now)).unwrap_or(i32::MAX);
+        };
+        let wait = i32::try_from(soonest.saturating_sub(sys::monotonic_ms())).unwrap_or(i32::MAX);
         if timeout < 0 {
             wait
         } else {
@@ -470,25 +399,16 @@ impl Supervisor {
         }
     }
 
-    /// Advances the pending calls after `poll`: `fds` are the entries [`Self::poll_extra`]
-    /// added, with their `revents`. Completed, timed-out and invalid calls leave the table.
-    /// The main loop's hook after `poll`.
-    pub fn poll_done(&mut self, fds: &[libc::pollfd]) {
+    /// The main loop's hook after `poll`: retries the pending calls that are due, and answers
+    /// those that completed or timed out. Calls whose notification is no longer valid leave.
+    pub fn poll_done(&mut self) {
         if self.pending.is_empty() {
             return;
         }
         let now = sys::monotonic_ms();
         let pending = core::mem::take(&mut self.pending);
         for mut p in pending {
-            let raw = p.sock.raw();
-            let polled = matches!(p.redo, Redo::Connect { poll: true, .. });
-            let ready = if polled {
-                fds.iter().any(|f| f.fd == raw && f.revents != 0)
-            } else {
-                now >= p.next
-            };
-            let expired = p.deadline.is_some_and(|d| now >= d);
-            if !ready && !expired && now < p.next {
+            if now < p.next {
                 self.pending.push(p);
                 continue;
             }
@@ -496,17 +416,13 @@ impl Supervisor {
                 // Killed, or interrupted by a signal: the tracee no longer waits.
                 continue;
             }
-            let step = if ready {
-                let tracee = p.tracee;
-                self.attempt(&tracee, &p.sock, &p.redo)
-            } else {
-                Step::Again(p.timeout_errno)
-            };
-            let answer = match step {
+            let answer = match Self::attempt(&p.sock, &p.redo) {
                 Step::Done(a) => a,
-                Step::Again(_) if expired => Answer::Errno(Errno(p.timeout_errno)),
+                Step::Again(_) if p.deadline.is_some_and(|d| now >= d) => {
+                    Answer::Errno(Errno(p.timeout_errno))
+                }
                 Step::Again(_) => {
-                    p.next = now + if polled { CHECK_MS } else { RETRY_MS };
+                    p.next = now + RETRY_MS;
                     self.pending.push(p);
                     continue;
                 }
@@ -544,16 +460,27 @@ fn connect_once(sock: &Fd, addr: &[u8]) -> Step {
     }
 }
 
-/// The kernel's answer to an address of `len` bytes of which `raw` could be read, if it
-/// refuses it before looking at it: longer than `sockaddr_storage` (`EINVAL`, unless
-/// `clamped`: sendmsg truncates), or unreadable (`EFAULT`).
-fn bad_length(raw: &[u8], len: u64, clamped: bool) -> Option<Answer> {
+/// Fails as the kernel does with an address of `len` bytes of which `raw` could be read
+/// before it looks at it: longer than `sockaddr_storage` (`EINVAL`, unless `clamped`: sendmsg
+/// truncates), or unreadable (`EFAULT`).
+fn check_length(raw: &[u8], len: u64, clamped: bool) -> Result<(), Errno> {
     let len = if clamped { len.min(128) } else { len };
     if len > 128 {
-        return Some(Answer::Errno(Errno(libc::EINVAL)));
+        return Err(Errno(libc::EINVAL));
     }
     // len <= 128 here.
-    (raw.len() < len as usize).then_some(Answer::Errno(Errno(e::EFAULT)))
+    if raw.len() < len as usize {
+        return Err(Errno(e::EFAULT));
+    }
+    Ok(())
+}
+
+/// `v` as a length of at most `limit`, else `Err(errno)`.
+fn bounded(v: u64, limit: usize, errno: i32) -> Result<usize, Errno> {
+    usize::try_from(v)
+        .ok()
+        .filter(|&l| l <= limit)
+        .ok_or(Errno(errno))
 }
 
 /// A duplicate of the tracee's descriptor `fd`. Errors: `EBADF` as the kernel would say it of
@@ -564,65 +491,30 @@ fn dup(tracee: &Tracee, fd: i32) -> Result<Fd, Errno> {
     sys::pidfd_getfd(&pidfd, fd)
 }
 
-/// The `/proc/self/fd/N` address of the socket file at the checked canonical path, N an
+/// The `/proc/self/fd/N` address of the socket file at the checked canonical path, and N: an
 /// `O_PATH` descriptor opened from the tracee's root without following any symlink.
-fn open_unix_target(tracee: &Tracee, canonical: &[u8]) -> Result<Target, Errno> {
+fn open_unix_target(tracee: &Tracee, canonical: &[u8]) -> Result<(Vec<u8>, Fd), Errno> {
     let root = crate::supervise::open_root(tracee.tid)?;
     let rel = canonical.strip_prefix(b"/").unwrap_or(canonical);
-    let rel = if rel.is_empty() { &b"."[..] } else { rel };
-    let rel = crate::setup::cstring(rel)?;
-    let fd = if canonical.starts_with(b"/proc/") {
-        // Magic links under /proc name the tracee's own files: follow them, as the check did.
-        sys::openat(Some(&root), &rel, libc::O_PATH | libc::O_CLOEXEC, 0)?
-    } else {
-        // SECURITY: the canonical path has no symlink left: one swapped in after the check
-        // makes the open fail (ELOOP) instead of leading elsewhere.
-        let how = sys::OpenHow {
-            // O_PATH | O_CLOEXEC: positive ints, the cast widens.
-            flags: (libc::O_PATH | libc::O_CLOEXEC) as u32 as u64,
-            mode: 0,
-            resolve: libc::RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT,
-        };
-        sys::openat2(Some(&root), &rel, &how)?
+    // SECURITY: the canonical path has no symlink left: one swapped in after the check makes
+    // the open fail (ELOOP) instead of leading elsewhere. (A path through a /proc magic link
+    // fails so too.)
+    let how = sys::OpenHow {
+        // O_PATH | O_CLOEXEC: positive ints, the cast widens.
+        flags: (libc::O_PATH | libc::O_CLOEXEC) as u32 as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT,
     };
+    let fd = sys::openat2(Some(&root), &crate::setup::cstring(rel)?, &how)?;
     let mut addr = Vec::with_capacity(32);
     addr.extend_from_slice(&(libc::AF_UNIX as u16).to_ne_bytes()); // 1: fits
-    let mut path = [0u8; 32];
-    let len = fmt_fd_path(&mut path, fd.raw());
-    addr.extend_from_slice(path.get(..len).unwrap_or(&[]));
+    addr.extend_from_slice(b"/proc/self/fd/");
+    syd_core::report::put_int(
+        &mut |b: &[u8]| addr.extend_from_slice(b),
+        i64::from(fd.raw()),
+    );
     addr.push(0);
-    Ok(Target { addr, fd: Some(fd) })
-}
-
-/// Writes `/proc/self/fd/<fd>` into `buf` and returns its length (at most 24 bytes).
-fn fmt_fd_path(buf: &mut [u8; 32], fd: c_int) -> usize {
-    let prefix = b"/proc/self/fd/";
-    let mut len = 0;
-    for (d, s) in buf.iter_mut().zip(prefix) {
-        *d = *s;
-        len += 1;
-    }
-    let mut digits = [0u8; 10];
-    let mut v = fd.unsigned_abs();
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            // v % 10 < 10: fits a byte.
-            *d = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
-    }
-    for &d in digits.get(i..).unwrap_or(&[]) {
-        if let Some(slot) = buf.get_mut(len) {
-            *slot = d;
-            len += 1;
-        }
-    }
-    len
+    Ok((addr, fd))
 }
 
 /// The `size`-byte word at `off` of `b` (the host's order: tracee memory), 0 if out of range.

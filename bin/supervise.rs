@@ -1832,23 +1832,6 @@ impl Supervisor {
         matches!(self.tracee_creds(tracee), Ok(None))
     }
 
-    /// Runs `f` with the tracee's filesystem identity and capabilities (see [`Creds`]), or as
-    /// is when they are the supervisor's own. Errors: `ESRCH` if the tracee's identity cannot
-    /// be read (it is gone); `f` does not run then.
-    pub(crate) fn as_tracee<T>(
-        &mut self,
-        tracee: &Tracee,
-        f: impl FnOnce() -> T,
-    ) -> Result<T, Errno> {
-        let creds = self.tracee_creds(tracee)?;
-        let saved = creds.as_ref().map(|c| c.enter(self.caps));
-        let r = f();
-        if let Some(s) = saved {
-            s.leave();
-        }
-        Ok(r)
-    }
-
     /// The tracee's identity when syd runs as root and it differs from the supervisor's;
     /// `ESRCH` when syd runs as root and the tracee's status cannot be read.
     fn tracee_creds(&mut self, tracee: &Tracee) -> Result<Option<Creds>, Errno> {
