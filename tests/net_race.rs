@@ -18,7 +18,7 @@ mod common;
 use std::io::ErrorKind;
 use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -311,6 +311,78 @@ fn a_waiting_connect_of_a_killed_process_is_dropped() {
         matches!(l.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
         "a connection arrived"
     );
+}
+
+#[test]
+fn a_signal_interrupts_a_waiting_connect() {
+    if !require_kernel() {
+        return;
+    }
+    let t = TempDir::new("intr");
+    let sock = t.p("s");
+    let (l, _filler) = full_listener(&sock);
+    let m = [
+        DENY.to_owned(),
+        format!("allowlist/network/connect+unix:{sock}"),
+    ];
+    let out = run(&m, &["connect-intr", "unix", &sock]);
+    assert_eq!(out.stdout, "err EINTR\n", "{out:#?}");
+    // The interrupted call was dropped: once the filler is accepted, nothing else arrives.
+    let _a = l.accept().unwrap();
+    l.set_nonblocking(true).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        matches!(l.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
+        "a connection arrived"
+    );
+}
+
+#[test]
+fn a_datagram_send_that_waits_does_not_stall_the_supervisor() {
+    if !require_kernel() {
+        return;
+    }
+    let t = TempDir::new("dgram");
+    let path = t.p("r");
+    let rx = UnixDatagram::bind(&path).unwrap();
+    // Fill the receiver's queue (net.unix.max_dgram_qlen) from the test.
+    let tx = UnixDatagram::unbound().unwrap();
+    tx.set_nonblocking(true).unwrap();
+    let mut queued = 0;
+    while tx.send_to(b"f", &path).is_ok() {
+        queued += 1;
+        assert!(queued < 100_000, "the receiver's queue never fills");
+    }
+    let (other, port) = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        (l, p)
+    };
+    // The test drains the queue only after 2 s.
+    let drain = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        let mut b = [0u8; 8];
+        for _ in 0..=queued {
+            rx.recv(&mut b).unwrap();
+        }
+        b[0]
+    });
+    let allow_rx = format!("allowlist/network/connect+unix:{path}");
+    let allow_tcp = format!("allowlist/network/connect+inet:127.0.0.1@{port}");
+    let inet = format!("127.0.0.1:{port}");
+    let script =
+        r#""$P" sendto unix "$1" & sleep 0.5; "$P" connect inet "$2"; echo second-done; wait"#;
+    let out = syd(&[
+        "-m", DENY, "-m", &allow_rx, "-m", &allow_tcp, "--", "/bin/sh", "-c", script, "sh", &path,
+        &inet,
+    ])
+    .env("P", probe_path())
+    .run();
+    // The last datagram received is the sandboxed one.
+    assert_eq!(drain.join().unwrap(), b'x');
+    drop(other);
+    assert_eq!(out.stdout, "ok 0\nsecond-done\nok 1\n", "{out:#?}");
+    assert_eq!(out.code(), Some(0), "{out:#?}");
 }
 
 #[test]

@@ -11,6 +11,8 @@
 //!   `first ERRNO|ok`, and after `EINPROGRESS` waits for `POLLOUT` and prints `then SO_ERROR`
 //!   (`then 0` when connected).
 //! * `connect-twice FAMILY ADDR`: two raw `connect`s of one stream socket, one line each.
+//! * `connect-intr FAMILY ADDR`: a raw blocking `connect` with a `SIGALRM` handler installed
+//!   without `SA_RESTART` and an alarm in one second: `err EINTR` if it still waits then.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -54,9 +56,31 @@ pub fn dispatch(name: &str, a: &mut Args) -> Result<Option<Outcome>, Fail> {
                 call(Some(libc::SYS_connect), &args)
             })))
         }
+        "connect-intr" => {
+            let sa = parse_addr(a)?;
+            a.done()?;
+            let fd = socket(sa.domain, libc::SOCK_STREAM)?;
+            // SAFETY: a zeroed sigaction with a handler that does nothing, no SA_RESTART.
+            unsafe {
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = on_alarm as extern "C" fn(c_int) as usize;
+                libc::sigaction(libc::SIGALRM, &act, std::ptr::null_mut());
+                libc::alarm(1);
+            }
+            // SAFETY: `sa.raw` holds `sa.len` bytes of address.
+            Ok(Some(crate::plain(unsafe {
+                call(
+                    Some(libc::SYS_connect),
+                    &[w(fd.into()), addr(&sa.raw), sa.len],
+                )
+            })))
+        }
         _ => Ok(None),
     }
 }
+
+/// The `SIGALRM` handler of `connect-intr`: its only effect is to interrupt the call.
+extern "C" fn on_alarm(_: c_int) {}
 
 /// Runs the race and prints the counts.
 fn race(stream: bool, allowed: &SockAddr, denied: &SockAddr, n: u64) -> Result<(), Fail> {

@@ -185,7 +185,7 @@ network (FAMILY ADDR: inet IP:PORT | inet6 [IP]:PORT | unix PATH | unix-abstract
   bind FAMILY ADDR | bind-dgram FAMILY ADDR | bind-listen FAMILY ADDR | sendto FAMILY ADDR |
   sendto-null | connect-send FAMILY ADDR | sendmsg FAMILY ADDR | sendmsg-noname |
   recvmsg FAMILY ADDR | connect-family NUMBER | bind-family NUMBER
-  connect-nonblock FAMILY ADDR | connect-twice FAMILY ADDR
+  connect-nonblock FAMILY ADDR | connect-twice FAMILY ADDR | connect-intr FAMILY ADDR
 race: race-open ALLOWED DENIED ITERATIONS |
   race-connect FAMILY ALLOWED FAMILY DENIED ITERATIONS |
   race-sendto FAMILY ALLOWED FAMILY DENIED ITERATIONS
