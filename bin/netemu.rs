@@ -33,8 +33,8 @@
 //! (sends use `MSG_DONTWAIT` instead). A connect that cannot complete at once (`EINPROGRESS`,
 //! `EALREADY`, or `EAGAIN` from a UNIX listener with a full backlog) and a send that would
 //! block (`EAGAIN`) stay pending: the notification is not answered, the duplicate is kept, and
-//! the main loop (whose only hook is a poll timeout) redoes the call, non-blocking, every
-//! [`RETRY_MS`] until it completes; a repeated `connect` on a connecting TCP socket gives
+//! the main loop (whose hooks are a poll timeout of at most [`RETRY_MS`] and a call after
+//! each wake-up) redoes the call, non-blocking, until it completes; a repeated `connect` on a connecting TCP socket gives
 //! `EALREADY` until the handshake ends, then its result, as the kernel's own wait would. (No
 //! descriptor is polled: a UNIX listener's backlog and a receiver's queue give the sender no
 //! readiness event, and one timer serves all.) `SO_SNDTIMEO` bounds the wait as in the kernel,
@@ -152,8 +152,6 @@ pub(crate) struct Pending {
     timeout_errno: i32,
     /// When `SO_SNDTIMEO` runs out (`CLOCK_MONOTONIC` milliseconds), if it is set.
     deadline: Option<u64>,
-    /// When to retry next.
-    next: u64,
 }
 
 /// The raw address the supervisor passes to the kernel, and the `O_PATH` descriptor a UNIX
@@ -283,7 +281,6 @@ impl Supervisor {
             redo,
             timeout_errno: first,
             deadline,
-            next: now + RETRY_MS,
         });
         Ok(Some(Reply::Pending))
     }
@@ -381,55 +378,41 @@ impl Supervisor {
     }
 
     /// The main loop's hook before `poll`: its timeout in milliseconds, `timeout` (negative:
-    /// none) or less when a pending call is due sooner.
+    /// none), or at most [`RETRY_MS`] while calls are pending.
     pub fn poll_timeout(&self, timeout: i32) -> i32 {
-        let Some(soonest) = self
-            .pending
-            .iter()
-            .map(|p| p.next.min(p.deadline.unwrap_or(u64::MAX)))
-            .min()
-        else {
-            return timeout;
-        };
-        let wait = i32::try_from(soonest.saturating_sub(sys::monotonic_ms())).unwrap_or(i32::MAX);
-        if timeout < 0 {
-            wait
-        } else {
-            timeout.min(wait)
+        // RETRY_MS is 10: it fits.
+        let retry = RETRY_MS as i32;
+        match (self.pending.is_empty(), timeout) {
+            (true, _) => timeout,
+            (false, t) if t < 0 => retry,
+            (false, t) => t.min(retry),
         }
     }
 
-    /// The main loop's hook after `poll`: retries the pending calls that are due, and answers
-    /// those that completed or timed out. Calls whose notification is no longer valid leave.
+    /// The main loop's hook after `poll`: retries the pending calls, and answers those that
+    /// completed or timed out. Calls whose notification is no longer valid leave.
     pub fn poll_done(&mut self) {
         if self.pending.is_empty() {
             return;
         }
         let now = sys::monotonic_ms();
-        let pending = core::mem::take(&mut self.pending);
-        for mut p in pending {
-            if now < p.next {
-                self.pending.push(p);
-                continue;
-            }
-            if sys::notif_id_valid(&self.listener, p.id).is_err() {
+        let listener = &self.listener;
+        self.pending.retain(|p| {
+            if sys::notif_id_valid(listener, p.id).is_err() {
                 // Killed, or interrupted by a signal: the tracee no longer waits.
-                continue;
+                return false;
             }
             let answer = match Self::attempt(&p.sock, &p.redo) {
                 Step::Done(a) => a,
                 Step::Again(_) if p.deadline.is_some_and(|d| now >= d) => {
                     Answer::Errno(Errno(p.timeout_errno))
                 }
-                Step::Again(_) => {
-                    p.next = now + RETRY_MS;
-                    self.pending.push(p);
-                    continue;
-                }
+                Step::Again(_) => return true,
             };
             // ENOENT: the caller is gone; nothing to do.
-            let _ = sys::notif_send(&self.listener, p.id, answer);
-        }
+            let _ = sys::notif_send(listener, p.id, answer);
+            false
+        });
     }
 }
 
