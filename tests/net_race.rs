@@ -434,6 +434,9 @@ fn connect_results_pass_through() {
     drop(l);
 }
 
+/// Root runs syd and the command runs as nobody (UNIX calls are then checked and continued),
+/// or syd itself runs as nobody (they are emulated): either way the socket file's permissions
+/// are the caller's.
 #[test]
 fn emulated_unix_connect_keeps_the_callers_permissions() {
     if !require_kernel() {
@@ -462,9 +465,30 @@ fn emulated_unix_connect_keeps_the_callers_permissions() {
     std::fs::set_permissions(&sock, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let out = as_nobody();
     assert_eq!(out.stdout, "err EACCES\n", "{out:#?}");
+    // The same with syd itself running as nobody: the tracee has the supervisor's identity,
+    // so the supervisor connects for it, with the same permissions.
+    let all_nobody = || {
+        syd(&[
+            "-m",
+            DENY,
+            "-m",
+            &allow,
+            "--",
+            probe_path(),
+            "connect",
+            "unix",
+            &sock,
+        ])
+        .unprivileged()
+        .run()
+    };
+    let out = all_nobody();
+    assert_eq!(out.stdout, "err EACCES\n", "{out:#?}");
     // Mode 0777: it may.
     std::fs::set_permissions(&sock, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let out = as_nobody();
+    assert_eq!(out.stdout, "ok 0\n", "{out:#?}");
+    let out = all_nobody();
     assert_eq!(out.stdout, "ok 0\n", "{out:#?}");
     drop(l);
 }
