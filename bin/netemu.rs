@@ -125,17 +125,14 @@ pub(crate) enum Op {
     },
 }
 
-/// What a pending call does again.
-enum Redo {
-    /// `connect` again.
-    Connect { addr: Vec<u8> },
-    /// Send again.
-    Send {
-        data: Vec<u8>,
-        addr: Vec<u8>,
-        control: Vec<u8>,
-        flags: c_int,
-    },
+/// What a pending call does again: `connect` to `addr`, or send `data` and `control` to
+/// `addr` with `flags`.
+struct Redo {
+    connect: bool,
+    addr: Vec<u8>,
+    data: Vec<u8>,
+    control: Vec<u8>,
+    flags: c_int,
 }
 
 /// A call emulated for a tracee that has not completed yet: its notification stays unanswered.
@@ -203,58 +200,58 @@ impl Supervisor {
         op: &Op,
     ) -> Result<Option<Reply>, Errno> {
         let sock = dup(tracee, fd)?;
-        let (redo, dontwait) = match op {
-            Op::Connect => {
-                check_length(raw, len, false)?;
-                let Some((addr, target)) = self.target(tracee, checked, raw, false)? else {
-                    return Ok(None);
-                };
-                ((Redo::Connect { addr }, target), false)
-            }
-            Op::Send {
-                payload,
-                flags,
-                compat,
-            } => {
-                // Flags are a C int: the low 32 bits.
-                let flags = (flags & 0xffff_ffff) as u32 as c_int;
-                if sys::getsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TYPE)? == libc::SOCK_STREAM
-                {
-                    if flags & MSG_FASTOPEN != 0 {
-                        // SECURITY: a Fast Open send connects to the address the kernel reads
-                        // again: refused as when client Fast Open is disabled.
-                        return Err(Errno(libc::EOPNOTSUPP));
-                    }
-                    // SECURITY: a stream socket ignores the address (TCP) or refuses any
-                    // (UNIX): a rewritten address reaches nothing.
-                    return Ok(Some(Reply::Answer(Answer::Continue)));
-                }
-                let msg = matches!(payload, Payload::Msg { .. });
-                let control = matches!(payload, Payload::Msg { controllen, .. } if *controllen > 0);
-                let inet = matches!(checked, SockAddr::Inet { .. } | SockAddr::Inet6 { .. });
-                if control && (*compat || !inet) {
-                    // SECURITY: ancillary data naming the tracee's descriptors or identity, or
-                    // in the compat layout, cannot be sent as the tracee would: checked and
-                    // continued, the address race of SPEC §9 #1 remains for these sends (see
-                    // the module documentation).
-                    return Ok(Some(Reply::Answer(Answer::Continue)));
-                }
-                // sendmsg clamps msg_namelen to the size of sockaddr_storage; sendto refuses.
-                check_length(raw, len, msg)?;
-                let Some((addr, target)) = self.target(tracee, checked, raw, control)? else {
-                    return Ok(None);
-                };
-                let (data, control) = self.read_payload(n, payload, *compat)?;
-                let redo = Redo::Send {
-                    data,
-                    addr,
-                    control,
-                    flags,
-                };
-                ((redo, target), flags & libc::MSG_DONTWAIT != 0)
-            }
+        let mut redo = Redo {
+            connect: true,
+            addr: Vec::new(),
+            data: Vec::new(),
+            control: Vec::new(),
+            flags: 0,
         };
-        let (redo, target) = redo;
+        let (mut msg, mut control) = (false, false);
+        if let Op::Send {
+            payload,
+            flags,
+            compat,
+        } = op
+        {
+            // Flags are a C int: the low 32 bits.
+            let flags = (flags & 0xffff_ffff) as u32 as c_int;
+            if sys::getsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TYPE)? == libc::SOCK_STREAM {
+                if flags & MSG_FASTOPEN != 0 {
+                    // SECURITY: a Fast Open send connects to the address the kernel reads
+                    // again: refused as when client Fast Open is disabled.
+                    return Err(Errno(libc::EOPNOTSUPP));
+                }
+                // SECURITY: a stream socket ignores the address (TCP) or refuses any (UNIX):
+                // a rewritten address reaches nothing.
+                return Ok(Some(Reply::Answer(Answer::Continue)));
+            }
+            msg = matches!(payload, Payload::Msg { .. });
+            control = matches!(payload, Payload::Msg { controllen, .. } if *controllen > 0);
+            let inet = matches!(checked, SockAddr::Inet { .. } | SockAddr::Inet6 { .. });
+            if control && (*compat || !inet) {
+                // SECURITY: ancillary data naming the tracee's descriptors or identity, or in
+                // the compat layout, cannot be sent as the tracee would: checked and continued,
+                // the address race of SPEC §9 #1 remains for these sends (see the module
+                // documentation).
+                return Ok(Some(Reply::Answer(Answer::Continue)));
+            }
+            redo.connect = false;
+            redo.flags = flags;
+        }
+        // sendmsg clamps msg_namelen to the size of sockaddr_storage; connect and sendto refuse.
+        check_length(raw, len, msg)?;
+        let Some((addr, target)) = self.target(tracee, checked, raw, control)? else {
+            return Ok(None);
+        };
+        redo.addr = addr;
+        if let Op::Send {
+            payload, compat, ..
+        } = op
+        {
+            (redo.data, redo.control) = self.read_payload(n, payload, *compat)?;
+        }
+        let dontwait = redo.flags & libc::MSG_DONTWAIT != 0;
         if !self.valid(n) {
             return Err(Errno(e::ESRCH));
         }
@@ -316,31 +313,36 @@ impl Supervisor {
     ) -> Result<(Vec<u8>, Vec<u8>), Errno> {
         let mut data = Vec::new();
         let mut control = Vec::new();
+        // The (base, length) words of the payload's pieces: sendto's one buffer, or the iovecs.
+        let mut iovs = Vec::new();
+        let (mut word, mut cptr, mut clen) = (8, 0, 0);
         match *payload {
             Payload::Buf { ptr, len } => {
-                self.read_into(n, ptr, bounded(len, MAX_SEND, libc::EMSGSIZE)?, &mut data)?;
+                iovs.extend_from_slice(&ptr.to_ne_bytes());
+                iovs.extend_from_slice(&len.to_ne_bytes());
             }
             Payload::Msg {
                 iov,
                 iovlen,
-                control: cptr,
+                control,
                 controllen,
             } => {
-                let word = if compat { 4 } else { 8 };
-                let count = bounded(iovlen, MAX_IOV, libc::EMSGSIZE)?;
-                let mut iovs = Vec::new();
-                self.read_into(n, iov, count * 2 * word, &mut iovs)?;
-                for pair in iovs.chunks_exact(2 * word) {
-                    let len = bounded(word_at(pair, word, word), MAX_SEND, libc::EMSGSIZE)?;
-                    if data.len() + len > MAX_SEND {
-                        return Err(Errno(libc::EMSGSIZE));
-                    }
-                    self.read_into(n, word_at(pair, 0, word), len, &mut data)?;
+                if compat {
+                    word = 4;
                 }
-                let clen = bounded(controllen, MAX_CONTROL, libc::ENOBUFS)?;
-                self.read_into(n, cptr, clen, &mut control)?;
+                let count = bounded(iovlen, MAX_IOV, libc::EMSGSIZE)?;
+                self.read_into(n, iov, count * 2 * word, &mut iovs)?;
+                (cptr, clen) = (control, bounded(controllen, MAX_CONTROL, libc::ENOBUFS)?);
             }
         }
+        for pair in iovs.chunks_exact(2 * word) {
+            let len = bounded(word_at(pair, word, word), MAX_SEND, libc::EMSGSIZE)?;
+            if data.len() + len > MAX_SEND {
+                return Err(Errno(libc::EMSGSIZE));
+            }
+            self.read_into(n, word_at(pair, 0, word), len, &mut data)?;
+        }
+        self.read_into(n, cptr, clen, &mut control)?;
         Ok((data, control))
     }
 
@@ -357,19 +359,11 @@ impl Supervisor {
 
     /// One non-blocking attempt of `redo` on `sock`.
     fn attempt(sock: &Fd, redo: &Redo) -> Step {
-        let r = match redo {
-            Redo::Connect { addr } => return connect_once(sock, addr),
-            Redo::Send {
-                data,
-                addr,
-                control,
-                flags,
-            } => {
-                let flags = *flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-                sys::sendmsg(sock, data, addr, control, flags)
-            }
-        };
-        match r {
+        if redo.connect {
+            return connect_once(sock, &redo.addr);
+        }
+        let flags = redo.flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+        match sys::sendmsg(sock, &redo.data, &redo.addr, &redo.control, flags) {
             // A datagram is sent whole: its length fits an i64.
             Ok(count) => Step::Done(Answer::Value(count as i64)),
             Err(Errno(libc::EAGAIN)) => Step::Again(libc::EAGAIN),
