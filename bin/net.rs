@@ -186,7 +186,7 @@ impl Supervisor {
                 if !self.valid(n) {
                     return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
                 }
-                // msg_controllen is a size_t (64-bit) but msg_iovlen too; both words here.
+                // msg_iovlen and msg_controllen are size_t in the kernel's msghdr: full words.
                 payload = Payload::Msg {
                     iov: read_word(&hdr, 2 * ptr, ptr),
                     iovlen: read_word(&hdr, 3 * ptr, ptr),

@@ -1824,10 +1824,11 @@ impl Saved {
 }
 
 impl Supervisor {
-    /// Whether `tracee` acts with the supervisor's own identity: syd does not run as root (an
-    /// unprivileged tracee cannot change its ids under `NO_NEW_PRIVS`), or the tracee's fsuid
-    /// and fsgid are 0 with the supervisor's effective capabilities. A call the supervisor makes
-    /// for such a tracee is checked by the kernel as the tracee's would be.
+    /// Whether `tracee` acts with the supervisor's own identity: syd does not run as root (its
+    /// tracees run under `NO_NEW_PRIVS` and cannot gain other ids or capabilities), or the
+    /// tracee's fsuid and fsgid are 0 with the supervisor's effective capabilities. A call the
+    /// supervisor makes for such a tracee is checked by the kernel as the tracee's would be,
+    /// and names the same uid and gid to a peer.
     pub(crate) fn same_identity(&mut self, tracee: &Tracee) -> bool {
         matches!(self.tracee_creds(tracee), Ok(None))
     }
