@@ -211,6 +211,13 @@ fn racing_thread_never_sends_to_the_denied_port() {
     if !require_kernel() {
         return;
     }
+    for call in ["race-sendto", "race-sendmsg", "race-sendmsg-tos"] {
+        race_datagrams(call);
+    }
+}
+
+/// Runs the datagram race with the probe's `call`.
+fn race_datagrams(call: &str) {
     let (a, pa, b, pb) = port_pair(|p| UdpSocket::bind(("127.0.0.1", p)));
     let (allowed, denied) = (Counter::udp(a), Counter::udp(b));
     let magic = [
@@ -219,10 +226,13 @@ fn racing_thread_never_sends_to_the_denied_port() {
         format!("filter/network+inet:127.0.0.1@{pb}"),
     ];
     let (sa, sb) = (format!("127.0.0.1:{pa}"), format!("127.0.0.1:{pb}"));
-    let out = run(&magic, &["race-sendto", "inet", &sa, "inet", &sb, "10000"]);
+    let out = run(&magic, &[call, "inet", &sa, "inet", &sb, "10000"]);
     // Loopback drops nothing while the receiver keeps up; allow for a few drops all the same.
     let (got, denied) = (allowed.finish(), denied.finish());
-    assert_eq!(denied, 0, "the denied receiver got datagrams: {out:#?}");
+    assert_eq!(
+        denied, 0,
+        "{call}: the denied receiver got datagrams: {out:#?}"
+    );
     let sent = count(&out, "sent ");
     assert!(sent > 0 && count(&out, "failed ") > 0, "{out:#?}");
     assert!(got > 0 && got <= sent, "received {got} of {sent}: {out:#?}");

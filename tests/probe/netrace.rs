@@ -7,6 +7,8 @@
 //!   `failed M`, exits 0. Which listener a connection reached is counted by the test.
 //! * `race-sendto FAMILY ALLOWED FAMILY DENIED ITERATIONS`: the same with one datagram socket
 //!   and raw `sendto` of one byte. Prints `sent N` and `failed M`.
+//! * `race-sendmsg ...` and `race-sendmsg-tos ...`: the same with raw `sendmsg`, the shared
+//!   address as `msg_name`; `-tos` adds an `IP_TOS` control message (inet only).
 //! * `connect-nonblock FAMILY ADDR`: raw `connect` of a non-blocking stream socket; prints
 //!   `first ERRNO|ok`, and after `EINPROGRESS` waits for `POLLOUT` and prints `then SO_ERROR`
 //!   (`then 0` when connected).
@@ -27,13 +29,13 @@ use crate::{addr, call, names, report, w, Outcome};
 /// The calls of this module; `None` if `name` is not one of them.
 pub fn dispatch(name: &str, a: &mut Args) -> Result<Option<Outcome>, Fail> {
     match name {
-        "race-connect" | "race-sendto" => {
+        "race-connect" | "race-sendto" | "race-sendmsg" | "race-sendmsg-tos" => {
             let allowed = parse_addr(a)?;
             let denied = parse_addr(a)?;
             let n = u64::try_from(a.int("ITERATIONS")?)
                 .map_err(|_| Fail::Usage("ITERATIONS: negative".into()))?;
             a.done()?;
-            race(name == "race-connect", &allowed, &denied, n)?;
+            race(name, &allowed, &denied, n)?;
             std::process::exit(0);
         }
         "connect-nonblock" => {
@@ -83,7 +85,8 @@ pub fn dispatch(name: &str, a: &mut Args) -> Result<Option<Outcome>, Fail> {
 extern "C" fn on_alarm(_: c_int) {}
 
 /// Runs the race and prints the counts.
-fn race(stream: bool, allowed: &SockAddr, denied: &SockAddr, n: u64) -> Result<(), Fail> {
+fn race(name: &str, allowed: &SockAddr, denied: &SockAddr, n: u64) -> Result<(), Fail> {
+    let stream = name == "race-connect";
     if allowed.domain != denied.domain || allowed.len != denied.len {
         return Err(Fail::Usage(
             "ALLOWED and DENIED differ in family or length".into(),
@@ -133,12 +136,13 @@ fn race(stream: bool, allowed: &SockAddr, denied: &SockAddr, n: u64) -> Result<(
                 unsafe { libc::close(fd) };
                 r
             }
-            Some(fd) => {
+            Some(fd) if name == "race-sendto" => {
                 let x = b"x";
                 let args = [w(fd.into()), addr(x), 1, 0, sa, len];
                 // SAFETY: one byte of data, and the address as above.
                 unsafe { call(Some(libc::SYS_sendto), &args) }
             }
+            Some(fd) => sendmsg(fd, sa, len, name == "race-sendmsg-tos"),
         };
         match r {
             Ok(_) => ok += 1,
@@ -152,6 +156,43 @@ fn race(stream: bool, allowed: &SockAddr, denied: &SockAddr, n: u64) -> Result<(
     let _ = writeln!(out, "{word} {ok}\nfailed {failed}");
     let _ = out.flush();
     Ok(())
+}
+
+/// One raw `sendmsg` of one byte to the address at `sa` (`len` bytes), with an `IP_TOS`
+/// control message if `tos`.
+fn sendmsg(fd: c_int, sa: usize, len: usize, tos: bool) -> Result<i64, i32> {
+    let mut x = *b"x";
+    let mut iov = libc::iovec {
+        iov_base: x.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // A cmsghdr and one int, 8-byte aligned: CMSG_SPACE(sizeof(int)) is 24 on 64-bit ABIs.
+    #[repr(C, align(8))]
+    struct Ctl([u8; 24]);
+    let mut ctl = Ctl([0; 24]);
+    // SAFETY: struct msghdr is integers and pointers, for which zero bytes are valid (null).
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    m.msg_name = sa as *mut libc::c_void;
+    m.msg_namelen = libc::socklen_t::try_from(len).unwrap();
+    m.msg_iov = &mut iov;
+    m.msg_iovlen = 1;
+    if tos {
+        m.msg_control = ctl.0.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE computes a size from an integer.
+        m.msg_controllen = unsafe { libc::CMSG_SPACE(4) } as _;
+        // SAFETY: the control buffer holds CMSG_SPACE(4) bytes, so the first header exists and
+        // has room for one int after it.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&m);
+            (*c).cmsg_level = libc::IPPROTO_IP;
+            (*c).cmsg_type = libc::IP_TOS;
+            (*c).cmsg_len = libc::CMSG_LEN(4) as _;
+            libc::CMSG_DATA(c).cast::<c_int>().write_unaligned(0x10);
+        }
+    }
+    // SAFETY: `m` points to a live iovec over `x`, the shared address (changed only through
+    // atomic byte stores) and the control buffer.
+    unsafe { call(Some(libc::SYS_sendmsg), &[w(fd.into()), addr(&m), 0]) }
 }
 
 /// `connect-nonblock`: see the module documentation.

@@ -188,7 +188,8 @@ network (FAMILY ADDR: inet IP:PORT | inet6 [IP]:PORT | unix PATH | unix-abstract
   connect-nonblock FAMILY ADDR | connect-twice FAMILY ADDR | connect-intr FAMILY ADDR
 race: race-open ALLOWED DENIED ITERATIONS |
   race-connect FAMILY ALLOWED FAMILY DENIED ITERATIONS |
-  race-sendto FAMILY ALLOWED FAMILY DENIED ITERATIONS
+  race-sendto FAMILY ALLOWED FAMILY DENIED ITERATIONS |
+  race-sendmsg[-tos] FAMILY ALLOWED FAMILY DENIED ITERATIONS
 ";
 
 fn main() {
