@@ -13,6 +13,7 @@ mod cmdexec;
 mod dump;
 mod mem;
 mod net;
+mod netemu;
 mod path;
 mod profiles;
 mod selftest;
@@ -485,6 +486,8 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
             },
         ];
         let timeout = if grace.is_some() { GRACE_MS } else { -1 };
+        // Hook: emulated calls that would block are retried on a timer (bin/netemu.rs).
+        let timeout = sup.poll_timeout(timeout);
         match sys::poll(&mut fds, timeout) {
             Ok(0) => {
                 if let Some((code, rounds)) = grace {
@@ -497,6 +500,7 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
             Ok(_) | Err(Errno(libc::EINTR)) => {}
             Err(_) => return Ended::Exit(1),
         }
+        sup.poll_done();
         let [listen, sig] = fds;
         if sig.revents & libc::POLLIN != 0 {
             while let Ok(Some(s)) = sys::read_signal(sigfd) {

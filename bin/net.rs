@@ -1,6 +1,7 @@
 //! Network sandboxing in the supervisor (SPEC §4): addresses of bind, connect, sendto, sendmsg,
 //! recvmsg and socketcall checked against the bind and connect groups, and the addresses of
-//! successful binds learned for the connect group (SPEC §4.5).
+//! successful binds learned for the connect group (SPEC §4.5). Allowed `connect`, `sendto` and
+//! `sendmsg` calls are performed by the supervisor with the checked address (bin/netemu.rs).
 //!
 //! Learning a bind: an `AF_INET`/`AF_INET6` bind is performed by the supervisor on a duplicate
 //! of the tracee's socket (`pidfd_getfd`), and the address `getsockname` then reports (the real
@@ -24,6 +25,7 @@ use syd_core::sandbox::{check_addr, Mode, Net, Verdict};
 use syd_core::syscall::NetCall;
 
 use crate::mem;
+use crate::netemu::{Op, Payload};
 use crate::path::{self, Base, Follow, PathBuf, Tracee};
 use crate::supervise::{arg, e, Call, Reply, Supervisor};
 use crate::sys::{self, Answer, Errno, Notif, Pid};
@@ -163,13 +165,19 @@ impl Supervisor {
             other => (call.name, other, n.args),
         };
         let fd = args[0] & 0xffff_ffff;
+        // Where an emulated send takes its payload from (read once, with the header).
+        let mut payload = Payload::Buf {
+            ptr: args[1],
+            len: args[2],
+        };
         let (addr_ptr, addr_len) = match net {
             NetCall::Bind | NetCall::Connect => (args[1], args[2]),
             NetCall::SendTo => (args[4], args[5]),
             NetCall::SendMsg | NetCall::RecvMsg => {
-                // msghdr: msg_name pointer first, then msg_namelen (after padding on 64-bit).
-                let mut hdr = [0u8; 16];
-                let Some(h) = hdr.get_mut(..2 * ptr) else {
+                // msghdr: msg_name, msg_namelen (padded to a word), msg_iov, msg_iovlen,
+                // msg_control, msg_controllen: six words (64-bit: 48 bytes; compat: 24).
+                let mut hdr = [0u8; 48];
+                let Some(h) = hdr.get_mut(..6 * ptr) else {
                     return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
                 };
                 if let Err(err) = mem::read_exact(self.method, n.pid, args[1], h) {
@@ -178,6 +186,13 @@ impl Supervisor {
                 if !self.valid(n) {
                     return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
                 }
+                // msg_iovlen and msg_controllen are size_t in the kernel's msghdr: full words.
+                payload = Payload::Msg {
+                    iov: read_word(&hdr, 2 * ptr, ptr),
+                    iovlen: read_word(&hdr, 3 * ptr, ptr),
+                    control: read_word(&hdr, 4 * ptr, ptr),
+                    controllen: read_word(&hdr, 5 * ptr, ptr),
+                };
                 (read_word(&hdr, 0, ptr), read_word(&hdr, ptr, 4))
             }
             // SECURITY: listen/accept/getsockname carry no address; they only settle the
@@ -324,8 +339,28 @@ impl Supervisor {
                 }
             });
         }
+        let fd = (fd as u32).cast_signed(); // a C int: the low 32 bits
+        let op = match net {
+            NetCall::Connect => Some(Op::Connect),
+            NetCall::SendTo | NetCall::SendMsg => Some(Op::Send {
+                payload,
+                flags: if net == NetCall::SendTo {
+                    args[3]
+                } else {
+                    args[2]
+                },
+                compat: ptr == 4,
+            }),
+            _ => None,
+        };
+        let emulated = op.and_then(|op| self.emulate(n, tracee, fd, &addr, bytes, addr_len, &op));
+        if let Some(reply) = emulated {
+            return reply;
+        }
         // SECURITY: the address was checked; a thread rewriting it before the kernel reads it
-        // again is the address race of SPEC §9 #1.
+        // again is the address race of SPEC §9 #1. Only what bin/netemu.rs does not emulate
+        // gets here: recvmsg (an output buffer), families not checked, and the cases its
+        // module documentation lists.
         Reply::Answer(Answer::Continue)
     }
 

@@ -111,6 +111,9 @@ pub(crate) enum Reply {
     Answer(Answer),
     /// Already answered (an fd was installed with ADDFD_FLAG_SEND).
     Sent,
+    /// Left unanswered for now: an emulated call that would block, answered once it completes
+    /// (bin/netemu.rs).
+    Pending,
 }
 
 /// The supervisor's state.
@@ -148,6 +151,8 @@ pub struct Supervisor {
     pub exit_now: Option<i32>,
     /// Binds left to the kernel, learned once confirmed (bin/net.rs).
     pub(crate) binds: Vec<crate::net::PendingBind>,
+    /// Emulated network calls waiting to complete (bin/netemu.rs).
+    pub(crate) pending: Vec<crate::netemu::Pending>,
     /// `-d`: where violations and kills are recorded.
     pub dump: Option<crate::dump::Dumper>,
     /// How many thread groups were seen, for the dump's exit record.
@@ -238,6 +243,7 @@ impl Supervisor {
             },
             exit_now: None,
             binds: Vec::new(),
+            pending: Vec::new(),
             dump: None,
             seen: 0,
         }
@@ -1487,7 +1493,7 @@ struct ResolveAt<'a> {
 }
 
 /// An `O_PATH` descriptor of the tracee's root (`/proc/<tid>/root`).
-fn open_root(tid: Pid) -> Result<Fd, Errno> {
+pub(crate) fn open_root(tid: Pid) -> Result<Fd, Errno> {
     let mut p = [0u8; 64];
     let len = mem::fmt_proc(&mut p, tid, b"/root");
     let c =
@@ -1874,6 +1880,32 @@ impl Saved {
             let _ = sys::capset(&c);
         }
         let _ = sys::setgroups_thread(&[]);
+    }
+}
+
+impl Supervisor {
+    /// Whether `tracee` acts with the supervisor's own identity: syd does not run as root (its
+    /// tracees run under `NO_NEW_PRIVS` and cannot gain other ids or capabilities), or the
+    /// tracee's fsuid and fsgid are 0 with the supervisor's effective capabilities. A call the
+    /// supervisor makes for such a tracee is checked by the kernel as the tracee's would be,
+    /// and names the same uid and gid to a peer.
+    pub(crate) fn same_identity(&mut self, tracee: &Tracee) -> bool {
+        matches!(self.tracee_creds(tracee), Ok(None))
+    }
+
+    /// The tracee's identity when syd runs as root and it differs from the supervisor's;
+    /// `ESRCH` when syd runs as root and the tracee's status cannot be read.
+    fn tracee_creds(&mut self, tracee: &Tracee) -> Result<Option<Creds>, Errno> {
+        let Some(ours) = self.caps.filter(|_| self.root) else {
+            return Ok(None);
+        };
+        let mut buf = [0u8; 4096];
+        let len = self.read_status(tracee.tid, &mut buf).unwrap_or(0);
+        let status = buf.get(..len).unwrap_or(&[]);
+        if status.is_empty() {
+            return Err(Errno(e::ESRCH));
+        }
+        Ok(Creds::of(tracee.tid, status, &ours, &self.user_ns))
     }
 }
 

@@ -1708,6 +1708,155 @@ pub fn getsockname(sock: &Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     Ok(usize::try_from(len).unwrap_or(0).min(buf.len()))
 }
 
+/// Connects `sock` to the raw socket address `addr` (`connect(2)`). A non-blocking socket
+/// gives `EINPROGRESS` (TCP) or `EAGAIN` (a full UNIX listener) instead of waiting.
+pub fn connect(sock: &Fd, addr: &[u8]) -> Result<(), Errno> {
+    // SAFETY: addr points to addr.len() readable bytes; the kernel validates their contents.
+    raw(unsafe {
+        syscalls::syscall3(
+            Sysno::connect,
+            fd_arg(sock.0),
+            addr.as_ptr() as usize,
+            addr.len(),
+        )
+    })
+    .map(drop)
+}
+
+/// Sends `data` as one message on `sock` to the raw socket address `name` with the ancillary
+/// data `control` (empty: none) and `flags` (`sendmsg(2)`); returns the bytes sent.
+pub fn sendmsg(
+    sock: &Fd,
+    data: &[u8],
+    name: &[u8],
+    control: &[u8],
+    flags: c_int,
+) -> Result<usize, Errno> {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(), // the kernel only reads the data
+        iov_len: data.len(),
+    };
+    // SAFETY: struct msghdr is integers and pointers, for which all-zero bytes are valid (null
+    // pointers, zero lengths).
+    let mut m: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    m.msg_name = name.as_ptr().cast_mut().cast();
+    m.msg_namelen = libc::socklen_t::try_from(name.len()).map_err(|_| Errno(libc::EINVAL))?;
+    m.msg_iov = &mut iov;
+    m.msg_iovlen = 1;
+    if !control.is_empty() {
+        m.msg_control = control.as_ptr().cast_mut().cast();
+        m.msg_controllen = control.len().try_into().map_err(|_| Errno(libc::ENOBUFS))?;
+    }
+    let msg_ptr: *const libc::msghdr = &m;
+    // SAFETY: m points to name, one iovec over data and control, all live and only read by the
+    // kernel for the call's duration. musl's msghdr is the kernel's, each 32-bit length paired
+    // with a zero padding word (zeroed above) on the side the byte order needs.
+    raw(unsafe {
+        syscalls::syscall3(
+            Sysno::sendmsg,
+            fd_arg(sock.0),
+            msg_ptr as usize,
+            fd_arg(flags),
+        )
+    })
+}
+
+/// `fcntl(2)` with an integer argument.
+fn fcntl_int(fd: &Fd, cmd: c_int, arg: c_int) -> Result<c_int, Errno> {
+    // SAFETY: F_GETFL and F_SETFL take an int argument or none: no pointers.
+    let r =
+        raw(unsafe { syscalls::syscall3(Sysno::fcntl, fd_arg(fd.0), fd_arg(cmd), fd_arg(arg)) })?;
+    // The flags are an int: the kernel's result fits.
+    c_int::try_from(r).map_err(|_| Errno(libc::EOVERFLOW))
+}
+
+/// The file status flags of the open file description behind `fd` (`fcntl(F_GETFL)`).
+pub fn get_status_flags(fd: &Fd) -> Result<c_int, Errno> {
+    fcntl_int(fd, libc::F_GETFL, 0)
+}
+
+/// Sets the file status flags of the open file description behind `fd` (`fcntl(F_SETFL)`):
+/// every descriptor that shares it, in any process, sees the change.
+pub fn set_status_flags(fd: &Fd, flags: c_int) -> Result<(), Errno> {
+    fcntl_int(fd, libc::F_SETFL, flags).map(drop)
+}
+
+/// Reads socket option `name` of `sock` into `buf` (`getsockopt(2)`); returns its length.
+fn getsockopt(sock: &Fd, level: c_int, name: c_int, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut len = libc::socklen_t::try_from(buf.len()).map_err(|_| Errno(libc::EINVAL))?;
+    // SAFETY: buf is valid for writes of len bytes; the kernel writes at most that and
+    // updates len.
+    raw(unsafe {
+        syscalls::syscall5(
+            Sysno::getsockopt,
+            fd_arg(sock.0),
+            fd_arg(level),
+            fd_arg(name),
+            buf.as_mut_ptr() as usize,
+            (&raw mut len) as usize,
+        )
+    })?;
+    Ok(usize::try_from(len).unwrap_or(0).min(buf.len()))
+}
+
+/// An `int` socket option of `sock` (`getsockopt(2)`), such as `SO_ERROR` (which it clears) or
+/// `SO_TYPE`.
+pub fn getsockopt_int(sock: &Fd, level: c_int, name: c_int) -> Result<c_int, Errno> {
+    let mut v = [0u8; 4];
+    getsockopt(sock, level, name, &mut v)?;
+    Ok(c_int::from_ne_bytes(v))
+}
+
+/// The send timeout of `sock` in milliseconds (`SO_SNDTIMEO`), `None` if it has none (waits
+/// forever).
+pub fn send_timeout_ms(sock: &Fd) -> Result<Option<u64>, Errno> {
+    let mut tv = [0u8; 16];
+    let len = getsockopt(sock, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &mut tv)?;
+    // Two longs (the old timeval: 8 bytes on 32-bit ABIs) or two 64-bit words (16 bytes).
+    let half = len / 2;
+    let word = |i: usize| -> u64 {
+        let b = tv.get(i * half..(i + 1) * half).unwrap_or(&[]);
+        match b.len() {
+            4 => {
+                let mut x = [0u8; 4];
+                x.copy_from_slice(b);
+                u64::try_from(i32::from_ne_bytes(x)).unwrap_or(0)
+            }
+            8 => {
+                let mut x = [0u8; 8];
+                x.copy_from_slice(b);
+                u64::try_from(i64::from_ne_bytes(x)).unwrap_or(0)
+            }
+            _ => 0,
+        }
+    };
+    let ms = word(0)
+        .saturating_mul(1000)
+        .saturating_add(word(1).div_ceil(1000));
+    Ok((ms > 0).then_some(ms))
+}
+
+/// Milliseconds of `CLOCK_MONOTONIC`, through the system call (see [`realtime_secs`]).
+pub fn monotonic_ms() -> u64 {
+    let mut ts = MaybeUninit::<libc::timespec>::uninit();
+    // SAFETY: as in realtime_secs: ts is valid for writes of the kernel's timespec.
+    let r = raw(unsafe {
+        syscalls::syscall2(
+            SYS_CLOCK_GETTIME,
+            libc::CLOCK_MONOTONIC.cast_unsigned() as usize, // 1: widens
+            ts.as_mut_ptr() as usize,
+        )
+    });
+    if r.is_err() {
+        return 0;
+    }
+    // SAFETY: clock_gettime succeeded, so it filled ts.
+    let ts = unsafe { ts.assume_init_ref() };
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let ms = u64::try_from(ts.tv_nsec / 1_000_000).unwrap_or(0);
+    secs.saturating_mul(1000).saturating_add(ms)
+}
+
 /// Changes the scheduling priority by `inc` (`nice(2)`).
 pub fn nice(inc: i32) -> Result<(), Errno> {
     // SAFETY: an integer-only call. nice may legitimately return -1: clear errno first.

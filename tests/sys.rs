@@ -781,3 +781,69 @@ fn buffered_output() {
     o.bytes(b"x");
     assert_eq!(o.flush(), Err(Errno(libc::EPIPE)));
 }
+
+/// An `AF_INET` socket address of 127.0.0.1:`port` as raw bytes.
+fn inet_loopback(port: u16) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+    a[2..4].copy_from_slice(&port.to_be_bytes());
+    a[4..8].copy_from_slice(&[127, 0, 0, 1]);
+    a
+}
+
+#[test]
+fn connect_send_flags_and_socket_options() {
+    use std::os::fd::IntoRawFd;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let s = Fd::from_raw(
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .unwrap()
+            .into_raw_fd(),
+    );
+    // SO_TYPE, SO_ERROR; no send timeout by default.
+    assert_eq!(
+        sys::getsockopt_int(&s, libc::SOL_SOCKET, libc::SO_TYPE),
+        Ok(libc::SOCK_STREAM)
+    );
+    assert_eq!(
+        sys::getsockopt_int(&s, libc::SOL_SOCKET, libc::SO_ERROR),
+        Ok(0)
+    );
+    assert_eq!(sys::send_timeout_ms(&s), Ok(None));
+    // Connecting a connected socket again: EISCONN.
+    assert_eq!(
+        sys::connect(&s, &inet_loopback(port)),
+        Err(Errno(libc::EISCONN))
+    );
+    // Status flags: O_NONBLOCK set and cleared on the description.
+    let fl = sys::get_status_flags(&s).unwrap();
+    assert_eq!(fl & libc::O_NONBLOCK, 0);
+    sys::set_status_flags(&s, fl | libc::O_NONBLOCK).unwrap();
+    assert_ne!(sys::get_status_flags(&s).unwrap() & libc::O_NONBLOCK, 0);
+    sys::set_status_flags(&s, fl).unwrap();
+    assert_eq!(sys::get_status_flags(&s).unwrap() & libc::O_NONBLOCK, 0);
+    // A datagram with an address, and the send timeout of a datagram socket.
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rport = rx.local_addr().unwrap().port();
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.set_write_timeout(Some(std::time::Duration::from_millis(1500)))
+        .unwrap();
+    let tx = Fd::from_raw(tx.into_raw_fd());
+    assert_eq!(sys::send_timeout_ms(&tx), Ok(Some(1500)));
+    let n = sys::sendmsg(
+        &tx,
+        b"hello",
+        &inet_loopback(rport),
+        &[],
+        libc::MSG_DONTWAIT,
+    );
+    assert_eq!(n, Ok(5));
+    let mut b = [0u8; 8];
+    assert_eq!(rx.recv(&mut b).unwrap(), 5);
+    assert_eq!(&b[..5], b"hello");
+    // The monotonic clock moves forward.
+    let t0 = sys::monotonic_ms();
+    sys::sleep_ms(20);
+    assert!(sys::monotonic_ms() >= t0 + 20);
+}

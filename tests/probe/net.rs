@@ -14,13 +14,13 @@ const WAIT_MS: c_int = 10_000;
 
 /// A socket address as the kernel reads it: `sockaddr_storage`-sized, 8-byte aligned.
 #[repr(C, align(8))]
-struct Raw([u8; 128]);
+pub struct Raw(pub [u8; 128]);
 
 /// A parsed `FAMILY ADDR` pair.
-struct SockAddr {
-    raw: Raw,
-    len: usize,
-    domain: c_int,
+pub struct SockAddr {
+    pub raw: Raw,
+    pub len: usize,
+    pub domain: c_int,
     /// An inet address with port 0: print the port the kernel chose.
     port_zero: bool,
 }
@@ -45,7 +45,7 @@ fn family(af: c_int) -> u16 {
 }
 
 /// Reads `FAMILY ADDR`: `inet IP:PORT`, `inet6 [IP]:PORT`, `unix PATH`, `unix-abstract NAME`.
-fn parse_addr(a: &mut Args) -> Result<SockAddr, Fail> {
+pub fn parse_addr(a: &mut Args) -> Result<SockAddr, Fail> {
     let fam = a.text("FAMILY")?;
     let spec = a.bytes("ADDR")?;
     let text = || String::from_utf8_lossy(&spec).into_owned();
@@ -94,7 +94,7 @@ fn parse_addr(a: &mut Args) -> Result<SockAddr, Fail> {
 }
 
 /// Creates a socket as a setup step.
-fn socket(domain: c_int, ty: c_int) -> Result<c_int, Fail> {
+pub fn socket(domain: c_int, ty: c_int) -> Result<c_int, Fail> {
     // SAFETY: integer arguments only.
     let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -122,7 +122,7 @@ fn socketpair() -> Result<[c_int; 2], Fail> {
 }
 
 /// Sets a send or receive timeout (a setup step) so that no call waits forever.
-fn set_timeout(fd: c_int, opt: c_int) -> Result<(), Fail> {
+pub fn set_timeout(fd: c_int, opt: c_int) -> Result<(), Fail> {
     let tv = libc::timeval {
         tv_sec: (WAIT_MS / 1000).into(),
         tv_usec: 0,

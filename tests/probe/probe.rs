@@ -23,6 +23,7 @@
 mod args;
 mod names;
 mod net;
+mod netrace;
 mod race;
 
 use std::ffi::{CStr, CString, OsString};
@@ -184,7 +185,11 @@ network (FAMILY ADDR: inet IP:PORT | inet6 [IP]:PORT | unix PATH | unix-abstract
   bind FAMILY ADDR | bind-dgram FAMILY ADDR | bind-listen FAMILY ADDR | sendto FAMILY ADDR |
   sendto-null | connect-send FAMILY ADDR | sendmsg FAMILY ADDR | sendmsg-noname |
   recvmsg FAMILY ADDR | connect-family NUMBER | bind-family NUMBER
-race: race-open ALLOWED DENIED ITERATIONS
+  connect-nonblock FAMILY ADDR | connect-twice FAMILY ADDR | connect-intr FAMILY ADDR
+race: race-open ALLOWED DENIED ITERATIONS |
+  race-connect FAMILY ALLOWED FAMILY DENIED ITERATIONS |
+  race-sendto FAMILY ALLOWED FAMILY DENIED ITERATIONS |
+  race-sendmsg[-tos] FAMILY ALLOWED FAMILY DENIED ITERATIONS
 ";
 
 fn main() {
@@ -282,6 +287,9 @@ fn dispatch(name: &str, a: &mut Args) -> Result<Outcome, Fail> {
         return Ok(o);
     }
     if let Some(o) = net::dispatch(name, a)? {
+        return Ok(o);
+    }
+    if let Some(o) = netrace::dispatch(name, a)? {
         return Ok(o);
     }
     if name == "race-open" {
