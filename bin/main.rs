@@ -11,6 +11,7 @@ mod sys;
 mod child;
 mod cmdexec;
 mod dump;
+mod execcheck;
 mod mem;
 mod net;
 mod path;
@@ -484,7 +485,7 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
                 revents: 0,
             },
         ];
-        let timeout = if grace.is_some() { GRACE_MS } else { -1 };
+        let timeout = grace.map_or(sup.exec_poll_ms(), |_| GRACE_MS);
         match sys::poll(&mut fds, timeout) {
             Ok(0) => {
                 if let Some((code, rounds)) = grace {
@@ -496,6 +497,10 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
             }
             Ok(_) | Err(Errno(libc::EINTR)) => {}
             Err(_) => return Ended::Exit(1),
+        }
+        sup.verify_execs(None);
+        if let Some(code) = sup.exit_now {
+            return Ended::Exit(code);
         }
         let [listen, sig] = fds;
         if sig.revents & libc::POLLIN != 0 {

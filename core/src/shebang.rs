@@ -6,31 +6,34 @@
 /// include/uapi/linux/binfmts.h, 256 since Linux 5.1).
 pub const BINPRM_BUF_SIZE: usize = 256;
 
-/// The interpreter named by a script that starts with `head` (its first bytes, at most
-/// [`BINPRM_BUF_SIZE`] of them count), or `None` if `head` is no `#!` script the kernel would
-/// run: no `#!`, an empty interpreter, or an interpreter name that runs to the end of a full
-/// buffer without a newline (the kernel refuses a possibly truncated name with `ENOEXEC`).
-pub fn parse_interpreter(head: &[u8]) -> Option<&[u8]> {
+/// How many interpreters the kernel follows for one exec, a script naming a script and so on
+/// (`BINPRM_MAX_RECURSION`, include/linux/binfmts.h): one more fails with `ELOOP`.
+pub const BINPRM_MAX_RECURSION: usize = 4;
+
+/// Where in `head` (a file's first bytes, at most [`BINPRM_BUF_SIZE`] of them count) the
+/// interpreter of a `#!` script is named, or `None` if `head` is no `#!` script the kernel
+/// would run: no `#!`, an empty interpreter, or an interpreter name that runs to the end of a
+/// full buffer without a newline (the kernel refuses a possibly truncated name with
+/// `ENOEXEC`). The name ends before `head.len()` or at it, below [`BINPRM_BUF_SIZE`].
+pub fn parse_interpreter(head: &[u8]) -> Option<core::ops::Range<usize>> {
     let head = head.get(..BINPRM_BUF_SIZE).unwrap_or(head);
-    let full = head.len() == BINPRM_BUF_SIZE;
-    let rest = head.strip_prefix(b"#!")?;
-    let (line, ended) = match rest.iter().position(|&b| b == b'\n') {
-        Some(i) => (rest.get(..i)?, true),
-        None => (rest, false),
-    };
-    let blank = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = line.iter().position(|b| !blank(b))?;
-    let name = line.get(start..)?;
-    let end = name.iter().position(|b| blank(b) || *b == 0);
-    if end.is_none() && full && !ended {
+    if !head.starts_with(b"#!") {
         return None;
     }
-    let name = name.get(..end.unwrap_or(name.len()))?;
-    if name.is_empty() {
-        None
-    } else {
-        Some(name)
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    let mut start = 2;
+    while head.get(start).is_some_and(|&b| blank(b)) {
+        start += 1;
     }
+    let mut end = start;
+    while head
+        .get(end)
+        .is_some_and(|&b| !blank(b) && b != 0 && b != b'\n')
+    {
+        end += 1;
+    }
+    // A name that reaches the end of a full buffer may be cut short.
+    (end > start && end < BINPRM_BUF_SIZE).then_some(start..end)
 }
 
 #[cfg(test)]
@@ -55,7 +58,8 @@ mod tests {
             (b"", None),
         ];
         for (head, want) in cases {
-            assert_eq!(parse_interpreter(head), *want, "{head:?}");
+            let got = parse_interpreter(head).map(|r| &head[r]);
+            assert_eq!(got, *want, "{head:?}");
         }
     }
 
@@ -68,7 +72,7 @@ mod tests {
         // A name that ends before the end of a full buffer is whole, newline or not.
         let mut ok = Vec::from(&b"#!/bin/sh "[..]);
         ok.resize(BINPRM_BUF_SIZE, b'a');
-        assert_eq!(parse_interpreter(&ok), Some(&b"/bin/sh"[..]));
+        assert_eq!(parse_interpreter(&ok), Some(2..9));
         // Only the first BINPRM_BUF_SIZE bytes count: a newline after them does not help.
         long.push(b'\n');
         assert_eq!(parse_interpreter(&long), None);
