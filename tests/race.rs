@@ -119,14 +119,70 @@ fn racing_thread_never_runs_the_denied_program() {
         // The race was run both ways, and won by the flipper.
         assert!(allowed > 0 && refused > 0, "{launcher}: {out:?}");
         assert!(killed > 0, "the flipper never won: {launcher}: {out:?}");
-        // Each refused exec and each kill is reported as a denied exec of the denied program.
-        let reports = fscommon::contexts(&out.stderr);
+        // Each refused exec and each kill is reported as a denied exec of the denied program:
+        // the kills with the command line of the program that ran.
+        let reports = fscommon::reports(&out.stderr);
         let want = format!("execve(`{}')", t.p("b/p"));
-        assert!(reports.iter().all(|c| *c == want), "{reports:?}");
+        assert!(reports.iter().all(|r| r.context == want), "{reports:?}");
+        assert_eq!(after_exec(&reports), killed, "{launcher}: {out:?}");
         assert_eq!(
             reports.len() as u64,
             refused + killed,
             "{launcher}: {out:?}"
         );
     }
+}
+
+/// How many of `reports` were made after an exec (the command line is the new program's).
+fn after_exec(reports: &[fscommon::Report]) -> u64 {
+    reports
+        .iter()
+        .filter(|r| {
+            r.cmdline
+                .as_deref()
+                .is_some_and(|c| c.contains("race-exec-target"))
+        })
+        .count() as u64
+}
+
+/// The exec race under `--dry-run`: nothing is killed, and the programs that ran unchecked
+/// are reported all the same (as the new program, after its exec).
+#[test]
+fn exec_race_dry_run_reports_and_never_kills() {
+    if !common::require_kernel() {
+        return;
+    }
+    let t = exec_race_tree();
+    let magic = [
+        "core/sandbox/exec:deny".to_owned(),
+        format!("allowlist/exec+{}/a/***", t.s()),
+    ];
+    let cmd = [
+        common::probe_path().to_owned(),
+        "race-exec".to_owned(),
+        t.p("a/p"),
+        t.p("b/p"),
+        "300".to_owned(),
+        // Long enough for the verification to see the program before it exits.
+        "20".to_owned(),
+    ];
+    let out = syd_in(&t.root, &["--dry-run".to_owned()], &magic, &cmd);
+    let count = |key: &str| -> u64 {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {out:?}"))
+    };
+    let (killed, escaped) = (count("killed "), count("escaped "));
+    let reports = fscommon::reports(&out.stderr);
+    let after = after_exec(&reports);
+    println!(
+        "exec race, dry run: escaped {escaped}, reported {} ({after} after the exec)",
+        reports.len()
+    );
+    assert_eq!(killed, 0, "{out:?}");
+    assert_eq!(count("refused "), 0, "{out:?}");
+    assert!(after > 0 && after <= escaped, "{out:?}");
+    let want = format!("execve(`{}')", t.p("b/p"));
+    assert!(reports.iter().all(|r| r.context == want), "{reports:?}");
 }

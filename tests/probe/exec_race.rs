@@ -1,14 +1,15 @@
-//! `race-exec ALLOWED DENIED CHILDREN`: the exec race against the supervisor, and
-//! `race-exec-target DENIED WFD`, the program it runs.
+//! `race-exec ALLOWED DENIED CHILDREN [SLEEP_MS]`: the exec race against the supervisor, and
+//! `race-exec-target DENIED WFD SLEEP_MS`, the program it runs.
 //!
 //! `race-exec` forks CHILDREN children, one after the other. Each child starts a thread that
 //! flips a path buffer between ALLOWED and DENIED (same length; only the differing bytes are
 //! stored, one atomic byte store each) as fast as it can, then calls raw `execve` on that
-//! buffer with the arguments `race-exec-target DENIED WFD` (WFD: the write end of a pipe the
-//! parent reads). Both programs must be copies of this probe.
+//! buffer with the arguments `race-exec-target DENIED WFD SLEEP_MS` (WFD: the write end of a
+//! pipe the parent reads; SLEEP_MS: 100 unless given). Both programs must be copies of this
+//! probe.
 //!
 //! `race-exec-target` reads `/proc/self/exe`: unless it is DENIED it exits 0 at once.
-//! Otherwise it writes `start <ns>` (its CLOCK_MONOTONIC start) to WFD, sleeps 100 ms using
+//! Otherwise it writes `start <ns>` (its CLOCK_MONOTONIC start) to WFD, sleeps SLEEP_MS using
 //! only calls syd never intercepts, prints `MARKER: denied program ran` on standard output and
 //! exits 42.
 //!
@@ -80,7 +81,10 @@ pub fn run(a: &mut Args) -> Result<(), Fail> {
     let denied = a.bytes("DENIED")?;
     let children =
         u64::try_from(a.int("CHILDREN")?).map_err(|_| Fail::Usage("CHILDREN: negative".into()))?;
-    a.done()?;
+    let sleep_ms = a
+        .rest()
+        .first()
+        .map_or(b"100".to_vec(), |w| w.as_bytes().to_vec());
     if allowed.len() != denied.len() || allowed.contains(&0) || denied.contains(&0) {
         return Err(Fail::Usage(
             "paths of different lengths, or with a NUL".into(),
@@ -102,6 +106,7 @@ pub fn run(a: &mut Args) -> Result<(), Fail> {
         nul(b"race-exec-target"),
         denied_z.clone(),
         nul(wfd.to_string().as_bytes()),
+        nul(&sleep_ms),
     ];
     let mut argv: Vec<*const libc::c_char> = vec![allowed_z.as_ptr().cast()];
     argv.extend(args.iter().map(|s| s.as_ptr().cast::<libc::c_char>()));
@@ -168,6 +173,7 @@ pub fn target(a: &mut Args) -> Result<(), Fail> {
     let start = now_ns();
     let denied = a.bytes("DENIED")?;
     let wfd = i32::try_from(a.int("WFD")?).map_err(|_| Fail::Usage("WFD: range".into()))?;
+    let ms = a.int("SLEEP_MS")?;
     a.done()?;
     let exe = std::fs::read_link("/proc/self/exe").unwrap_or_default();
     if exe.as_os_str().as_bytes() != denied.as_slice() {
@@ -177,8 +183,8 @@ pub fn target(a: &mut Args) -> Result<(), Fail> {
     // SAFETY: the line is a live buffer of that length.
     let _ = unsafe { libc::write(wfd, line.as_ptr().cast(), line.len()) };
     let ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 100_000_000,
+        tv_sec: ms / 1000,
+        tv_nsec: ms % 1000 * 1_000_000,
     };
     // SAFETY: a valid timespec and no remainder wanted.
     unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };

@@ -185,8 +185,8 @@ network (FAMILY ADDR: inet IP:PORT | inet6 [IP]:PORT | unix PATH | unix-abstract
   bind FAMILY ADDR | bind-dgram FAMILY ADDR | bind-listen FAMILY ADDR | sendto FAMILY ADDR |
   sendto-null | connect-send FAMILY ADDR | sendmsg FAMILY ADDR | sendmsg-noname |
   recvmsg FAMILY ADDR | connect-family NUMBER | bind-family NUMBER
-race: race-open ALLOWED DENIED ITERATIONS | race-exec ALLOWED DENIED CHILDREN |
-  race-exec-target DENIED WFD | exec-seq PATH... | exec-threads N PATH
+race: race-open ALLOWED DENIED ITERATIONS | race-exec ALLOWED DENIED CHILDREN [SLEEP_MS] |
+  race-exec-target DENIED WFD SLEEP_MS | exec-seq PATH... | exec-threads N PATH
 ";
 
 fn main() {
