@@ -7,30 +7,35 @@
 //!
 //! * When an exec is allowed while exec sandboxing is on or `exec/kill_if_match` has patterns,
 //!   [`Supervisor::pend_exec`] records the thread, a pidfd of its thread group (signals go
-//!   through it, so a recycled pid cannot be hit), the `(dev, ino)` of the checked file (and of
-//!   its `#!` interpreter, for a script), and the `(dev, ino)` of the group's current
-//!   `/proc/<tgid>/exe`. A thread is in one exec at a time: at most one entry per thread, at
-//!   most [`MAX_PENDING_EXECS`] in all (a further exec fails with `EAGAIN`).
-//! * [`Supervisor::verify_execs`] runs at every notification and, while entries are pending,
-//!   every [`POLL_MS`] from the main loop. It reads `/proc/<tgid>/exe` (a non-leader thread
-//!   takes the leader's pid when it execs): the checked file or its interpreter: verified;
-//!   still the old file: not happened yet, or failed; anything else: the exec reached another
-//!   file, whose path is checked like an exec (policy, then `kill_if_match`). A denied one is
-//!   stopped, reported as a denied exec is (filters, `--dry-run` and `core/violation/decision`
-//!   apply as for a denial), and its thread group killed with SIGKILL.
+//!   through it, so a recycled pid cannot be hit), the `(dev, ino)` of the checked file and,
+//!   for a `#!` script, of its chain of interpreters (read as the kernel reads them; they are
+//!   not checked, SPEC §2.11), and the `(dev, ino)` of the group's current `/proc/<tgid>/exe`.
+//!   A thread is in one exec at a time: at most one entry per thread, at most
+//!   [`MAX_PENDING_EXECS`] in all (a further exec fails with `EAGAIN`).
+//! * [`Supervisor::verify_execs`] runs at every notification (before it is handled) and, while
+//!   entries are pending, every [`POLL_MS`] from the main loop. It reads `/proc/<tgid>/exe` (a
+//!   non-leader thread takes the leader's pid when it execs): still the old file: not happened
+//!   yet, or failed (this comes first, as an exec of the running file looks the same before
+//!   and after); the checked file or one of its interpreters: verified; anything else: the
+//!   exec reached another file, whose canonical path is checked like an exec (policy, then
+//!   `kill_if_match`). A denied one is stopped, reported as a denied exec is (filters,
+//!   `--dry-run` and `core/violation/decision` apply as for a denial), and its thread group
+//!   killed with SIGKILL; a notification of that group is refused.
 //! * An entry is dropped once verified, once its process is gone, or once the exec is known to
 //!   be over with the old file still in place: the same thread makes its next notification, or
 //!   its thread id is gone (a non-leader exec retires it) while another thread of the group
 //!   still waits in a valid notification (an exec kills every other thread before it retires
 //!   the id, so that thread would be dead).
 //!
-//! Residual risk: between the exec and the kill (a notification or a [`POLL_MS`] tick later)
-//! the unchecked program runs; every notified call it makes is refused (verification comes
-//! first), but it can run unnotified calls: write to inherited descriptors, map memory, and
-//! fork (children are not killed). A flip to the file the process already runs is not seen
-//! (it could run that file anyway).
-//! A script's interpreter is accepted as the checked file (SPEC §2.11 does not check
-//! interpreters), so a flip to that interpreter run directly, with other arguments, passes.
+//! Residual risk: between the exec and the kill (a notification or a [`POLL_MS`] tick later;
+//! about 1 ms, a few under load) the unchecked program runs; every notified call it makes is
+//! refused (verification comes first), but it can run unnotified calls: write to inherited
+//! descriptors, map memory, and fork (children are not killed). A flip to the file the process
+//! already runs is not seen (it could run that file anyway), nor one to an interpreter of the
+//! checked script run directly, with other arguments. Fail-closed cases kill legitimate
+//! programs: an executable the supervisor cannot read (an unprivileged supervisor, and an exec
+//! of an unreadable file, which makes the process undumpable), a `binfmt_misc` handler or an
+//! interpreter named by a relative path that the policy does not allow.
 
 use core::ffi::CStr;
 
