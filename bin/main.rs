@@ -11,6 +11,7 @@ mod sys;
 mod child;
 mod cmdexec;
 mod dump;
+mod execcheck;
 mod mem;
 mod net;
 mod netemu;
@@ -485,7 +486,7 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
                 revents: 0,
             },
         ];
-        let timeout = if grace.is_some() { GRACE_MS } else { -1 };
+        let timeout = grace.map_or(sup.exec_poll_ms(), |_| GRACE_MS);
         // Hook: emulated calls that would block are retried on a timer (bin/netemu.rs).
         let timeout = sup.poll_timeout(timeout);
         match sys::poll(&mut fds, timeout) {
@@ -501,6 +502,10 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
             Err(_) => return Ended::Exit(1),
         }
         sup.poll_done();
+        sup.verify_execs(None);
+        if let Some(code) = sup.exit_now {
+            return Ended::Exit(code);
+        }
         let [listen, sig] = fds;
         if sig.revents & libc::POLLIN != 0 {
             while let Ok(Some(s)) = sys::read_signal(sigfd) {

@@ -606,6 +606,20 @@ pub fn fd_path(tracee: &Tracee, fd: i32, out: &mut PathBuf) -> Result<(), Errno>
     read_base(&mut root, Some(fd), out).map(drop)
 }
 
+/// The status of the file at the canonical `path` (the tracee's view) under `root` (an
+/// `O_PATH` descriptor of `/proc/<tid>/root`), following a final symlink. Errors: those of
+/// `fstatat`; `EINVAL` for a path holding a NUL.
+pub fn stat_canonical(root: &Fd, path: &mut PathBuf) -> Result<Stat, Errno> {
+    sys::fstatat(Some(root), path.relative()?, 0)
+}
+
+/// Opens the file at the canonical `path` under `root` (as for [`stat_canonical`]) with
+/// `flags`.
+/// Errors: those of `openat`; `EINVAL` for a path holding a NUL.
+pub fn open_canonical(root: &Fd, path: &mut PathBuf, flags: c_int) -> Result<Fd, Errno> {
+    sys::openat(Some(root), path.relative()?, flags, 0)
+}
+
 /// Fails with `ENOTDIR` if `out` exists and is not a directory.
 fn check_dir(root: &mut Root, out: &mut PathBuf) -> Result<(), Errno> {
     match sys::fstatat(Some(root.fd()?), out.relative()?, 0) {

@@ -153,6 +153,8 @@ pub struct Supervisor {
     pub(crate) binds: Vec<crate::net::PendingBind>,
     /// Emulated network calls waiting to complete (bin/netemu.rs).
     pub(crate) pending: Vec<crate::netemu::Pending>,
+    /// Allowed execs whose outcome is still to be verified (bin/execcheck.rs).
+    pub(crate) execs: Vec<crate::execcheck::PendingExec>,
     /// `-d`: where violations and kills are recorded.
     pub dump: Option<crate::dump::Dumper>,
     /// How many thread groups were seen, for the dump's exit record.
@@ -244,6 +246,7 @@ impl Supervisor {
             exit_now: None,
             binds: Vec::new(),
             pending: Vec::new(),
+            execs: Vec::new(),
             dump: None,
             seen: 0,
         }
@@ -454,6 +457,11 @@ impl Supervisor {
             tid: n.pid,
             tgid: Pid(tgid),
         };
+        if self.verify_execs(Some((n, tgid))) {
+            // SECURITY: the caller's process was killed for an exec that reached a file it may
+            // not run: its call must have no effect.
+            return Reply::Answer(Answer::Errno(Errno(e::EACCES)));
+        }
         match call.handler {
             Handler::Stat { path, buf, layout } => self.stat(n, &call, tgid, path, buf, layout),
             Handler::Exec { path } => self.exec(n, &call, &tracee, tgid, &path),
@@ -749,6 +757,12 @@ impl Supervisor {
 
     /// SIGKILLs the thread group `tgid` for a decision, recorded in the dump.
     fn kill(&mut self, tgid: Pid) {
+        self.dump_kill(tgid);
+        let _ = sys::kill(tgid, libc::SIGKILL);
+    }
+
+    /// Records in the dump (if any) that the thread group `tgid` is SIGKILLed.
+    pub(crate) fn dump_kill(&mut self, tgid: Pid) {
         if let Some(d) = &mut self.dump {
             let mut comm = [0u8; 64];
             let len = read_proc_file(tgid, b"/comm", &mut comm).unwrap_or(0);
@@ -759,7 +773,6 @@ impl Supervisor {
                 libc::SIGKILL,
             );
         }
-        let _ = sys::kill(tgid, libc::SIGKILL);
     }
 
     /// Prints the table of sandboxed processes on standard error (SIGUSR1, SIGUSR2): per
@@ -1005,41 +1018,20 @@ impl Supervisor {
             }
         }
         if let Some(pattern) = self.global.kill_if_match(canonical) {
-            let mut o = sys::Out::<4096>::new(sys::STDERR);
-            let t = sys::realtime_secs().unwrap_or(0);
-            let _ = core::fmt::Write::write_fmt(
-                &mut o,
-                format_args!(
-                    "sydbox@{t}: callback_exec: kill_if_match pattern=`{}' matches execve path=`{}'\n",
-                    crate::setup::Show(pattern),
-                    crate::setup::Show(canonical)
-                ),
-            );
-            let mut cwd = PathBuf::new();
-            let _ = path::canonicalize(
-                tracee,
-                Base::Cwd,
-                b".",
-                path::Resolve::Exist,
-                Follow::Yes,
-                &mut cwd,
-            );
-            let _ = core::fmt::Write::write_fmt(
-                &mut o,
-                format_args!(
-                    "sydbox@{t}: callback_exec: killing process:{} [abi:{} cwd:`{}']\n",
-                    tgid,
-                    call.abi,
-                    crate::setup::Show(cwd.as_bytes())
-                ),
-            );
-            drop(o);
+            crate::execcheck::print_kill_if_match(tracee, call.abi, pattern, canonical);
             self.kill(tracee.tgid);
             return Reply::Answer(Answer::Errno(Errno(e::EACCES)));
         }
+        if mode != Mode::Off || !self.global.kill_if_match.is_empty() {
+            // Verified once it has happened (bin/execcheck.rs); refused if it cannot be.
+            if let Err(err) = self.pend_exec(n, call, tracee, &mut out) {
+                return Reply::Answer(Answer::Errno(err));
+            }
+        }
         self.exec_lock(tgid);
         // SECURITY: the path was checked; a thread flipping it before the kernel reads it again
-        // is the exec race of SPEC §9 #1, not closed here.
+        // (the exec race of SPEC §9 #1) makes the process run another file, which
+        // `verify_execs` finds and kills (bin/execcheck.rs).
         Reply::Answer(Answer::Continue)
     }
 

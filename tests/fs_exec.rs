@@ -13,7 +13,7 @@
 mod common;
 mod fscommon;
 
-use fscommon::{c, cm, run_table_with, As, Tree};
+use fscommon::{c, cm, run_table_with, syd_in, As, Tree};
 
 /// Exec sandboxing on, `ok/` allowlisted.
 const X: &[&str] = &["core/sandbox/exec:deny", "allowlist/exec+{T}/ok/***"];
@@ -248,4 +248,153 @@ fn exec_bpf_refuses_the_command() {
             .contains("execv path:\"/bin/true\" failed (errno:1 "),
         "{out:?}"
     );
+}
+
+/// Exec sandboxing on with `ok/` allowlisted and write sandboxing off, for the exec verification
+/// tests, plus `extra`.
+fn verified(t: &Tree, extra: &[&str]) -> Vec<String> {
+    let mut m = vec![
+        "core/sandbox/write:off".to_owned(),
+        "core/sandbox/exec:deny".to_owned(),
+        format!("allowlist/exec+{}/ok/***", t.s()),
+    ];
+    m.extend(extra.iter().map(|s| t.subst(s)));
+    m
+}
+
+/// Writes `text` to `rel` in the tree with permissions `mode`.
+fn write_mode(t: &Tree, rel: &str, text: &[u8], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let p = t.root.join(rel);
+    std::fs::write(&p, text).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Every allowed exec is verified after the fact (the exec race, tests/race.rs); legitimate
+/// execs must never be killed for it: many execs in a row, `#!` scripts (whose executable is
+/// their interpreter, allowlisted or not: SPEC §2.11 does not check interpreters), and
+/// `execveat` of a descriptor with `AT_EMPTY_PATH`.
+#[test]
+fn verified_execs_are_not_killed() {
+    if !common::require_kernel() {
+        return;
+    }
+    let t = Tree::new("legit");
+    t.add_probes();
+    // A copy, not a link: another executable than the probe that execs it.
+    std::fs::copy(common::probe_path(), t.root.join("ok/copy")).unwrap();
+    write_mode(&t, "ok/script", b"#!/bin/sh\necho script=$1\n", 0o755);
+    write_mode(&t, "ok/script_sp", b"#! /bin/sh -e\necho spaced\n", 0o755);
+    // A script whose interpreter is a script: the executable is the last interpreter.
+    let nested = t.subst("#!{T}/ok/script\n");
+    write_mode(&t, "ok/nested", nested.as_bytes(), 0o755);
+    let script = "i=0; while [ $i -lt 200 ]; do {T}/ok/probe getpid >/dev/null || exit 9; \
+                  i=$((i+1)); done; echo loop=$i; \
+                  {T}/ok/script a; {T}/ok/script_sp; {T}/ok/probe execve {T}/ok/script b; \
+                  {T}/ok/probe execve {T}/ok/nested c; \
+                  {T}/ok/probe execveat path:{T}/ok/copy '' AT_EMPTY_PATH getpid; \
+                  echo status=$?";
+    // The probe's exec of the script is the one that changes the executable: the shell's
+    // children already run the interpreter.
+    let want = t.subst("loop=200\nscript=a\nspaced\nscript=b\nscript={T}/ok/nested\nok ");
+    for extra in [
+        &[][..],
+        &["allowlist/exec+/usr/bin/***", "allowlist/exec+/bin/***"],
+    ] {
+        let out = syd_in(
+            &t.root,
+            &[],
+            &verified(&t, extra),
+            &["sh".to_owned(), "-c".to_owned(), t.subst(script)],
+        );
+        assert!(out.stdout.starts_with(&want), "{extra:?}: {out:?}");
+        assert!(out.stdout.ends_with("status=0\n"), "{extra:?}: {out:?}");
+        assert_eq!(out.code(), Some(0), "{extra:?}: {out:?}");
+        assert_eq!(out.stderr, "", "{extra:?}: {out:?}");
+    }
+}
+
+/// An allowed exec that fails in the kernel (not executable: EACCES; missing interpreter:
+/// ENOENT; no known format: ENOEXEC) leaves the process alone, and its pending verification
+/// goes away at the thread's next call: 200 failed execs in one process never fill the table
+/// (which would refuse with EAGAIN), and the same process then execs an allowed program.
+#[test]
+fn failed_execs_are_not_killed_and_leave_nothing_behind() {
+    if !common::require_kernel() {
+        return;
+    }
+    let t = Tree::new("failexec");
+    t.add_probes();
+    write_mode(&t, "ok/noexec", b"data\n", 0o644);
+    write_mode(&t, "ok/badinterp", b"#!/nonexistent/interp\n", 0o755);
+    write_mode(&t, "ok/garbage", b"\x01\x02garbage\n", 0o755);
+    let out = syd_in(
+        &t.root,
+        &[],
+        &verified(&t, &[]),
+        &[
+            common::probe_path().to_owned(),
+            "exec-seq".to_owned(),
+            t.p("ok/noexec"),
+            t.p("ok/badinterp"),
+            t.p("ok/garbage"),
+            t.p("ok/probe"),
+        ],
+    );
+    assert_eq!(
+        out.stdout.lines().take(3).collect::<Vec<_>>(),
+        ["err EACCES", "err ENOENT", "err ENOEXEC"],
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.lines().nth(3).unwrap_or("").starts_with("ok "),
+        "{out:?}"
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert_eq!(out.stderr, "", "{out:?}");
+
+    let script = "{P} -r 200 execve {T}/ok/noexec | sort | uniq -c; {P} exec-seq {T}/ok/noexec \
+                  {T}/ok/probe";
+    let out = syd_in(
+        &t.root,
+        &[],
+        &verified(&t, &["allowlist/exec+{P}", "allowlist/exec+/usr/bin/***"]),
+        &["sh".to_owned(), "-c".to_owned(), t.subst(script)],
+    );
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    assert_eq!(lines.first(), Some(&"200 err EACCES"), "{out:?}");
+    assert_eq!(lines.get(1), Some(&"err EACCES"), "{out:?}");
+    assert!(
+        lines.get(2).is_some_and(|l| l.starts_with("ok ")),
+        "{out:?}"
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert_eq!(out.stderr, "", "{out:?}");
+}
+
+/// At most `MAX_PENDING_EXECS` (128) execs wait for verification: threads whose allowed exec
+/// failed and that make no further call keep theirs, and one more exec is refused with EAGAIN.
+#[test]
+fn pending_exec_verifications_are_bounded() {
+    if !common::require_kernel() {
+        return;
+    }
+    let t = Tree::new("execmax");
+    t.add_probes();
+    write_mode(&t, "ok/noexec", b"data\n", 0o644);
+    for (n, want) in [("128", "EACCES 128\n"), ("129", "EACCES 128\nEAGAIN 1\n")] {
+        let out = syd_in(
+            &t.root,
+            &[],
+            &verified(&t, &[]),
+            &[
+                common::probe_path().to_owned(),
+                "exec-threads".to_owned(),
+                n.to_owned(),
+                t.p("ok/noexec"),
+            ],
+        );
+        assert_eq!(out.stdout, want, "{n}: {out:?}");
+        assert_eq!(out.code(), Some(0), "{n}: {out:?}");
+    }
 }

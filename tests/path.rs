@@ -996,3 +996,36 @@ fn the_final_kind_is_the_one_looked_up() {
     }
     remove_tree(&d);
 }
+
+/// `stat_canonical` and `open_canonical` reach a canonical path from the tracee's root; the canonical path of `/proc/<pid>/exe` is the running executable.
+#[test]
+fn executable_and_lookups_from_the_root() {
+    let t = me();
+    let mut out = path::PathBuf::new();
+    let link = format!("/proc/{}/exe", t.tgid.0);
+    path::canonicalize(&t, Base::Cwd, link.as_bytes(), E, Y, &mut out).unwrap();
+    let exe = fs::canonicalize(std::env::current_exe().unwrap()).unwrap();
+    assert_eq!(out.as_bytes(), bytes(&exe));
+    let root = sys::open(
+        &cs(format!("/proc/{}/root", t.tid.0)),
+        libc::O_PATH | libc::O_CLOEXEC,
+        0,
+    )
+    .unwrap();
+    let st = path::stat_canonical(&root, &mut out).unwrap();
+    let meta = fs::metadata(&exe).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((st.dev, st.ino), (meta.dev(), meta.ino()));
+    let fd = path::open_canonical(&root, &mut out, libc::O_RDONLY | libc::O_CLOEXEC).unwrap();
+    let st = sys::fstat(&fd).unwrap();
+    assert_eq!((st.dev, st.ino), (meta.dev(), meta.ino()));
+    let h = tempdir("lookups");
+    let mut missing = path::PathBuf::new();
+    let p = h.join("missing");
+    path::canonicalize(&t, Base::Cwd, bytes(&p), N, Y, &mut missing).unwrap();
+    assert_eq!(
+        path::stat_canonical(&root, &mut missing).map(drop),
+        Err(Errno(ENOENT))
+    );
+    remove_tree(&h);
+}

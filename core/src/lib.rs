@@ -21,5 +21,6 @@ pub mod magic;
 pub mod report;
 pub mod sandbox;
 pub mod seccomp;
+pub mod shebang;
 pub mod syscall;
 pub mod wildmatch;

@@ -50,3 +50,8 @@ pub const MAX_RULE_CMPS: usize = 3;
 /// Symlinks followed while resolving one path before `ELOOP`: the kernel's own `MAXSYMLINKS`
 /// (include/linux/namei.h), so a path the kernel resolves is never refused for its links.
 pub const MAX_SYMLINKS: usize = 40;
+
+/// Allowed execs whose outcome the supervisor still has to verify (bin/execcheck.rs): one per
+/// thread that is inside execve, or whose exec failed and that has not called again; each
+/// keeps a pidfd, so the number stays far below the descriptor limit.
+pub const MAX_PENDING_EXECS: usize = 128;

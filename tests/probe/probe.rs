@@ -21,6 +21,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod args;
+mod exec_race;
 mod names;
 mod net;
 mod netrace;
@@ -186,7 +187,8 @@ network (FAMILY ADDR: inet IP:PORT | inet6 [IP]:PORT | unix PATH | unix-abstract
   sendto-null | connect-send FAMILY ADDR | sendmsg FAMILY ADDR | sendmsg-noname |
   recvmsg FAMILY ADDR | connect-family NUMBER | bind-family NUMBER
   connect-nonblock FAMILY ADDR | connect-twice FAMILY ADDR | connect-intr FAMILY ADDR
-race: race-open ALLOWED DENIED ITERATIONS |
+race: race-open ALLOWED DENIED ITERATIONS | race-exec ALLOWED DENIED CHILDREN [SLEEP_MS] |
+  race-exec-target DENIED WFD SLEEP_MS | exec-seq PATH... | exec-threads N PATH |
   race-connect FAMILY ALLOWED FAMILY DENIED ITERATIONS |
   race-sendto FAMILY ALLOWED FAMILY DENIED ITERATIONS |
   race-sendmsg[-tos] FAMILY ALLOWED FAMILY DENIED ITERATIONS
@@ -294,6 +296,21 @@ fn dispatch(name: &str, a: &mut Args) -> Result<Outcome, Fail> {
     }
     if name == "race-open" {
         race::run(a)?;
+        std::process::exit(0);
+    }
+    if name == "race-exec" {
+        exec_race::run(a)?;
+        std::process::exit(0);
+    }
+    if name == "race-exec-target" {
+        exec_race::target(a)?;
+        std::process::exit(0);
+    }
+    if name == "exec-seq" {
+        exec_race::exec_seq(a)?;
+    }
+    if name == "exec-threads" {
+        exec_race::exec_threads(a)?;
         std::process::exit(0);
     }
     Err(Fail::Usage("unknown call".into()))
