@@ -50,3 +50,12 @@ pub const MAX_RULE_CMPS: usize = 3;
 /// Symlinks followed while resolving one path before `ELOOP`: the kernel's own `MAXSYMLINKS`
 /// (include/linux/namei.h), so a path the kernel resolves is never refused for its links.
 pub const MAX_SYMLINKS: usize = 40;
+
+/// Largest `struct open_how` read: openat2 refuses sizes above `PAGE_SIZE` (fs/open.c) with
+/// `E2BIG`, and 4 KiB is the smallest page; a 64 KiB-page kernel's larger zero-padded sizes are
+/// refused too (fail closed: no libc passes more than the 24 known bytes).
+pub const MAX_OPEN_HOW: usize = 4096;
+
+/// Bytes of a socket address read from the tracee: `sizeof(struct sockaddr_storage)`, the most
+/// bind and connect accept and what the kernel truncates a msghdr's `msg_namelen` to.
+pub const MAX_SOCKADDR: usize = 128;
