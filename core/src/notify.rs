@@ -564,6 +564,8 @@ pub struct NetRequest<'b> {
 /// A socket address as read from the tracee.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SockaddrRead<'b> {
+    /// Where they were read: the pointer the tracee passed.
+    pub at: u64,
     /// The bytes read: at most the declared length and [`MAX_SOCKADDR`].
     pub bytes: &'b [u8],
     /// The length the tracee declared.
@@ -774,6 +776,7 @@ fn decode_net<'b, M: Memory + ?Sized>(
         args: net,
         fd,
         addr: Some(SockaddrRead {
+            at: ptr,
             bytes,
             declared: len,
             parsed: parse_sockaddr(bytes, bytes.len(), addr_endian(arch)),
@@ -1580,7 +1583,10 @@ mod tests {
             addr: [127, 0, 0, 1],
             port: 80,
         });
-        assert_eq!((addr.parsed, addr.declared), (Ok(want), 16));
+        assert_eq!(
+            (addr.parsed, addr.declared, addr.at),
+            (Ok(want), 16, 0x3000)
+        );
         assert_eq!(NotifyError::Unhandled { nr: 0 }.errno(), ENOSYS);
     }
 
