@@ -5,6 +5,8 @@
 
 use core::ffi::CStr;
 
+use syd_core::notify::{self, Fault, Memory, NotifyError};
+
 use crate::sys::{self, Errno, Fd, Pid};
 
 /// Page size used to split string reads: cross memory attach fails a whole iovec that touches
@@ -92,38 +94,41 @@ fn read_proc(pid: Pid, addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     sys::pread(&fd, buf, addr)
 }
 
-/// Reads exactly `buf.len()` bytes at `addr`. Errors: EFAULT when not all of it is readable.
-pub fn read_exact(method: Method, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
-    if read(method, pid, addr, buf)? == buf.len() {
-        Ok(())
-    } else {
-        Err(Errno(libc::EFAULT))
+/// The memory of one tracee, as the core's decoders (`syd_core::notify`) read it.
+pub struct TraceeMem {
+    /// How memory is read.
+    pub method: Method,
+    /// The thread whose memory it is.
+    pub pid: Pid,
+}
+
+impl Memory for TraceeMem {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<usize, Fault> {
+        read(self.method, self.pid, addr, buf).map_err(|Errno(errno)| Fault { errno })
     }
 }
 
-/// Reads a NUL-terminated string at `addr` into `buf` and returns it without the NUL.
-/// Errors: EFAULT for NULL or unreadable memory, ENAMETOOLONG when no NUL comes within
-/// `buf.len()` bytes.
+/// The errno of a decoding failure, as this build's ABI numbers it.
+pub fn errno(err: NotifyError) -> Errno {
+    Errno(match err {
+        NotifyError::NameTooLong { .. } => libc::ENAMETOOLONG,
+        NotifyError::Unhandled { .. } => libc::ENOSYS,
+        // The others are errno-base values (or the method's own errno): the same everywhere.
+        other => other.errno(),
+    })
+}
+
+/// Fills `buf` from `addr` (`syd_core::notify::read_exact`). Errors: EFAULT when any of it is
+/// unreadable.
+pub fn read_exact(method: Method, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    notify::read_exact(&TraceeMem { method, pid }, addr, buf).map_err(errno)
+}
+
+/// Reads a NUL-terminated string at `addr` into `buf` and returns it without the NUL
+/// (`syd_core::notify::read_cstr`). Errors: EFAULT for NULL or unreadable memory, ENAMETOOLONG
+/// when no NUL comes within `buf.len()` bytes.
 pub fn read_cstr(method: Method, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<&[u8], Errno> {
-    if addr == 0 {
-        return Err(Errno(libc::EFAULT));
-    }
-    let mut len = 0;
-    while len < buf.len() {
-        let at = addr.checked_add(len as u64).ok_or(Errno(libc::EFAULT))?;
-        let room = usize::try_from(PAGE - at % PAGE).unwrap_or(1);
-        let end = buf.len().min(len + room);
-        let chunk = buf.get_mut(len..end).ok_or(Errno(libc::EFAULT))?;
-        let n = read(method, pid, at, chunk)?;
-        if let Some(nul) = chunk.get(..n).and_then(|c| c.iter().position(|&b| b == 0)) {
-            return buf.get(..len + nul).ok_or(Errno(libc::EFAULT));
-        }
-        len += n;
-        if n < chunk.len() {
-            return Err(Errno(libc::EFAULT));
-        }
-    }
-    Err(Errno(libc::ENAMETOOLONG))
+    notify::read_cstr(&TraceeMem { method, pid }, addr, buf).map_err(errno)
 }
 
 /// Writes `data` at `addr`. /proc/PID/mem can write read-only pages; cross memory attach cannot.

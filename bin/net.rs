@@ -20,6 +20,7 @@
 use alloc::vec::Vec;
 
 use syd_core::addr::{parse_sockaddr, AddrError, RawSockAddr, SockAddr};
+use syd_core::notify;
 use syd_core::report::Subject;
 use syd_core::sandbox::{check_addr, Mode, Net, Verdict};
 use syd_core::syscall::NetCall;
@@ -96,23 +97,6 @@ fn unprivileged_port_start() -> u16 {
         .unwrap_or(1024)
 }
 
-/// A little- or big-endian word of `size` bytes at `off` (the host's order: tracee memory).
-fn read_word(b: &[u8], off: usize, size: usize) -> u64 {
-    let mut w = [0u8; 8];
-    match (size, b.get(off..off + size)) {
-        (4, Some(s)) => {
-            let mut x = [0u8; 4];
-            x.copy_from_slice(s);
-            u64::from(u32::from_ne_bytes(x))
-        }
-        (8, Some(s)) => {
-            w.copy_from_slice(s);
-            u64::from_ne_bytes(w)
-        }
-        _ => 0,
-    }
-}
-
 impl Supervisor {
     pub(crate) fn net(
         &mut self,
@@ -127,40 +111,24 @@ impl Supervisor {
             // SECURITY: network sandboxing is off for this task.
             return Reply::Answer(Answer::Continue);
         }
-        let ptr = if call.arch.word == syd_core::arch::Word::W32 || call.arch.name == "x32" {
-            4
-        } else {
-            8
+        let tm = mem::TraceeMem {
+            method: self.method,
+            pid: n.pid,
         };
         // (name, fd, address pointer, length) of the call, after socketcall decoding.
         let (name, net, args) = match net {
             NetCall::SocketCall => {
-                let sub = arg(n, 0) & 0xffff_ffff;
-                let (name, net, count) = match sub {
-                    2 => ("bind", NetCall::Bind, 3),
-                    3 => ("connect", NetCall::Connect, 3),
-                    11 => ("sendto", NetCall::SendTo, 6),
-                    16 => ("sendmsg", NetCall::SendMsg, 3),
-                    17 => ("recvmsg", NetCall::RecvMsg, 3),
+                match notify::read_socketcall(&tm, call.arch, arg(n, 0), arg(n, 1)) {
                     // SECURITY: other subcalls carry no address to check.
-                    _ => return Reply::Answer(Answer::Continue),
-                };
-                let mut words = [0u8; 48];
-                let len = count * ptr;
-                let Some(dst) = words.get_mut(..len) else {
-                    return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
-                };
-                if let Err(err) = mem::read_exact(self.method, n.pid, arg(n, 1), dst) {
-                    return Reply::Answer(Answer::Errno(err));
+                    Ok(None) => return Reply::Answer(Answer::Continue),
+                    Err(err) => return Reply::Answer(Answer::Errno(mem::errno(err))),
+                    Ok(Some(sub)) => {
+                        if !self.valid(n) {
+                            return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
+                        }
+                        (sub.name, sub.call, sub.args)
+                    }
                 }
-                if !self.valid(n) {
-                    return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
-                }
-                let mut a = [0u64; 6];
-                for (i, slot) in a.iter_mut().enumerate().take(count) {
-                    *slot = read_word(&words, i * ptr, ptr);
-                }
-                (name, net, a)
             }
             other => (call.name, other, n.args),
         };
@@ -174,26 +142,20 @@ impl Supervisor {
             NetCall::Bind | NetCall::Connect => (args[1], args[2]),
             NetCall::SendTo => (args[4], args[5]),
             NetCall::SendMsg | NetCall::RecvMsg => {
-                // msghdr: msg_name, msg_namelen (padded to a word), msg_iov, msg_iovlen,
-                // msg_control, msg_controllen: six words (64-bit: 48 bytes; compat: 24).
-                let mut hdr = [0u8; 48];
-                let Some(h) = hdr.get_mut(..6 * ptr) else {
-                    return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
+                let hdr = match notify::read_msghdr(&tm, call.arch, args[1]) {
+                    Err(err) => return Reply::Answer(Answer::Errno(mem::errno(err))),
+                    Ok(h) => h,
                 };
-                if let Err(err) = mem::read_exact(self.method, n.pid, args[1], h) {
-                    return Reply::Answer(Answer::Errno(err));
-                }
                 if !self.valid(n) {
                     return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
                 }
-                // msg_iovlen and msg_controllen are size_t in the kernel's msghdr: full words.
                 payload = Payload::Msg {
-                    iov: read_word(&hdr, 2 * ptr, ptr),
-                    iovlen: read_word(&hdr, 3 * ptr, ptr),
-                    control: read_word(&hdr, 4 * ptr, ptr),
-                    controllen: read_word(&hdr, 5 * ptr, ptr),
+                    iov: hdr.iov,
+                    iovlen: hdr.iovlen,
+                    control: hdr.control,
+                    controllen: hdr.controllen,
                 };
-                (read_word(&hdr, 0, ptr), read_word(&hdr, ptr, 4))
+                (hdr.name, hdr.namelen)
             }
             // SECURITY: listen/accept/getsockname carry no address; they only settle the
             // pending binds (above).
@@ -203,22 +165,15 @@ impl Supervisor {
             // SECURITY: no address: a send on a connected socket, not a network access.
             return Reply::Answer(Answer::Continue);
         }
-        let mut raw = [0u8; 128];
-        let len = usize::try_from(addr_len.min(128)).unwrap_or(128);
-        let Some(buf) = raw.get_mut(..len) else {
-            return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
-        };
-        let got = match mem::read(self.method, n.pid, addr_ptr, buf) {
-            Ok(g) => g,
-            Err(err) => return Reply::Answer(Answer::Errno(err)),
+        let mut raw = [0u8; syd_core::limits::MAX_SOCKADDR];
+        let got = match notify::read_sockaddr(&tm, addr_ptr, addr_len, &mut raw) {
+            Ok(bytes) => bytes.len(),
+            Err(err) => return Reply::Answer(Answer::Errno(mem::errno(err))),
         };
         if !self.valid(n) {
             return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
         }
-        let endian = match call.arch.endian {
-            syd_core::arch::Endian::Little => syd_core::addr::Endian::Little,
-            syd_core::arch::Endian::Big => syd_core::addr::Endian::Big,
-        };
+        let endian = notify::addr_endian(call.arch);
         let bytes = raw.get(..got).unwrap_or(&[]);
         let mut canon = PathBuf::new();
         let addr = match parse_sockaddr(bytes, got, endian) {
@@ -349,7 +304,7 @@ impl Supervisor {
                 } else {
                     args[2]
                 },
-                compat: ptr == 4,
+                compat: notify::pointer_size(call.arch) == 4,
             }),
             _ => None,
         };

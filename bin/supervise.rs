@@ -1258,47 +1258,19 @@ impl Supervisor {
         // struct open_how { u64 flags; u64 mode; u64 resolve; } at a2, size a3. The supervisor
         // opens for the tracee, so it refuses what the kernel's openat2 refuses (fs/open.c
         // build_open_how, copy_struct_from_user) instead of opening something else.
-        let size = arg(n, 3);
-        if size < 24 {
-            return Reply::Answer(Answer::Errno(Errno(libc::EINVAL)));
-        }
-        if size > 4096 {
-            return Reply::Answer(Answer::Errno(Errno(libc::E2BIG)));
-        }
-        let mut how = [0u8; 4096];
-        // size <= 4096 was checked just above.
-        let how = how.get_mut(..size as usize).unwrap_or_default();
-        if let Err(err) = mem::read_exact(self.method, n.pid, arg(n, 2), how) {
-            return Reply::Answer(Answer::Errno(err));
-        }
+        let tm = mem::TraceeMem {
+            method: self.method,
+            pid: n.pid,
+        };
+        let how = match syd_core::notify::read_open_how(&tm, call.arch, arg(n, 2), arg(n, 3)) {
+            Ok(how) => how,
+            Err(err) => return Reply::Answer(Answer::Errno(mem::errno(err))),
+        };
         if !self.valid(n) {
             return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
         }
-        if how
-            .get(24..)
-            .is_some_and(|tail| tail.iter().any(|&b| b != 0))
-        {
-            return Reply::Answer(Answer::Errno(Errno(libc::E2BIG)));
-        }
-        let word = |i: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(how.get(i * 8..i * 8 + 8).unwrap_or(&[0; 8]));
-            u64::from_ne_bytes(w)
-        };
-        let (flags, mode, resolve) = (word(0), word(1), word(2));
-        if let Some(errno) = open_how_errno(flags, mode, resolve) {
-            return Reply::Answer(Answer::Errno(Errno(errno)));
-        }
-        let pa = PathArg {
-            path: 1,
-            dirfd: Some(0),
-            resolve: syd_core::syscall::Resolve::Exist,
-            follow: syd_core::syscall::Follow::Yes,
-            follow_flag: None,
-            empty_path: None,
-            null_is_dirfd: false,
-            check: TypeCheck::None,
-        };
+        let (flags, mode, resolve) = (how.flags, how.mode, how.resolve);
+        let pa = syd_core::notify::OPENAT2_PATH;
         self.open(n, call, tracee, tgid, &pa, flags, mode, resolve)
     }
 
@@ -1450,27 +1422,6 @@ const VALID_OPEN_FLAGS: i32 = libc::O_RDONLY
     | libc::O_PATH
     | libc::O_SYNC
     | libc::O_TMPFILE;
-
-/// The errno of an `open_how` the kernel refuses before any lookup (fs/open.c
-/// `build_open_how`/`build_open_flags`), for the rules the supervisor's own open would not
-/// repeat: unknown flag bits (upper half included), a mode without `O_CREAT`/`O_TMPFILE` or
-/// beyond `S_IALLUGO`, unknown `RESOLVE_*` bits, `RESOLVE_BENEATH` with `RESOLVE_IN_ROOT`.
-fn open_how_errno(flags: u64, mode: u64, resolve: u64) -> Option<i32> {
-    // VALID_OPEN_FLAGS is a positive int: the cast widens.
-    let valid = VALID_OPEN_FLAGS as u32 as u64;
-    // O_CREAT and O_TMPFILE are positive ints: the casts widen.
-    let tmpfile = libc::O_TMPFILE as u32 as u64;
-    let creating = flags & (libc::O_CREAT as u32 as u64) != 0 || flags & tmpfile == tmpfile;
-    // RESOLVE_NO_XDEV | NO_MAGICLINKS | NO_SYMLINKS | BENEATH | IN_ROOT | CACHED.
-    const VALID_RESOLVE: u64 = 0x3f;
-    const RESOLVE_BENEATH: u64 = 0x08;
-    let bad = flags & !valid != 0
-        || (creating && mode & !0o7777 != 0)
-        || (!creating && mode != 0)
-        || resolve & !VALID_RESOLVE != 0
-        || (resolve & RESOLVE_BENEATH != 0 && resolve & RESOLVE_IN_ROOT != 0);
-    bad.then_some(libc::EINVAL)
-}
 
 /// How an openat2 call with `RESOLVE_*` flags is repeated by the supervisor.
 struct ResolveAt<'a> {

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod dump;
 pub mod limits;
 pub mod magic;
+pub mod notify;
 pub mod report;
 pub mod sandbox;
 pub mod seccomp;

@@ -55,3 +55,12 @@ pub const MAX_SYMLINKS: usize = 40;
 /// thread that is inside execve, or whose exec failed and that has not called again; each
 /// keeps a pidfd, so the number stays far below the descriptor limit.
 pub const MAX_PENDING_EXECS: usize = 128;
+
+/// Largest `struct open_how` read: openat2 refuses sizes above `PAGE_SIZE` (fs/open.c) with
+/// `E2BIG`, and 4 KiB is the smallest page; a 64 KiB-page kernel's larger zero-padded sizes are
+/// refused too (fail closed: no libc passes more than the 24 known bytes).
+pub const MAX_OPEN_HOW: usize = 4096;
+
+/// Bytes of a socket address read from the tracee: `sizeof(struct sockaddr_storage)`, the most
+/// bind and connect accept and what the kernel truncates a msghdr's `msg_namelen` to.
+pub const MAX_SOCKADDR: usize = 128;

@@ -110,6 +110,16 @@ pub struct Consts {
     pub o_path: u32,
     /// `O_TMPFILE`: `__O_TMPFILE | O_DIRECTORY`, so it includes the `O_DIRECTORY` bit.
     pub o_tmpfile: u32,
+    /// `O_DSYNC`.
+    pub o_dsync: u32,
+    /// `FASYNC` (`O_ASYNC` in the libcs).
+    pub o_async: u32,
+    /// `O_DIRECT`.
+    pub o_direct: u32,
+    /// `O_NOATIME`.
+    pub o_noatime: u32,
+    /// `O_SYNC`: `__O_SYNC | O_DSYNC`, so it includes the `O_DSYNC` bit.
+    pub o_sync: u32,
     /// `PROT_NONE`.
     pub prot_none: u32,
     /// `PROT_READ`.
@@ -824,6 +834,10 @@ mod tests {
                 c.o_nofollow,
                 c.o_cloexec,
                 c.o_path,
+                c.o_dsync,
+                c.o_async,
+                c.o_direct,
+                c.o_noatime,
             ];
             let mut seen = 0u32;
             for b in bits {
@@ -847,6 +861,30 @@ mod tests {
                 assert_eq!(seen & m, 0, "{n} {m:#x} used twice");
                 seen |= m;
             }
+        }
+    }
+
+    #[test]
+    fn open_sync_flags() {
+        // (abi, O_DSYNC, FASYNC, O_DIRECT, O_NOATIME, O_SYNC): asm-generic/fcntl.h and
+        // arch/{arm,mips,parisc,powerpc}/include/uapi/asm/fcntl.h.
+        let cases: &[(&str, u32, u32, u32, u32, u32)] = &[
+            ("x86_64", 0x1000, 0x2000, 0x4000, 0x4_0000, 0x10_1000),
+            ("arm", 0x1000, 0x2000, 0x1_0000, 0x4_0000, 0x10_1000),
+            ("aarch64", 0x1000, 0x2000, 0x1_0000, 0x4_0000, 0x10_1000),
+            ("ppc", 0x1000, 0x2000, 0x2_0000, 0x4_0000, 0x10_1000),
+            ("mips", 0x10, 0x1000, 0x8000, 0x4_0000, 0x4010),
+            ("parisc", 0x4_0000, 0x2000, 0x4000, 0x10_0000, 0x4_8000),
+        ];
+        for &(abi, dsync, fasync, direct, noatime, sync) in cases {
+            let c = arch(abi).consts;
+            let got = (c.o_dsync, c.o_async, c.o_direct, c.o_noatime, c.o_sync);
+            assert_eq!(got, (dsync, fasync, direct, noatime, sync), "{abi}");
+        }
+        for a in ARCHES {
+            let c = a.consts;
+            assert_eq!(c.o_sync & c.o_dsync, c.o_dsync, "{} O_SYNC", a.name);
+            assert_eq!(c.o_sync.count_ones(), 2, "{} O_SYNC", a.name);
         }
     }
 
