@@ -17,6 +17,9 @@ use crate::path::{self, Base, Follow, PathBuf, Resolve, Tracee};
 use crate::sys::{self, AddFd, Answer, Errno, Fd, Notif, Pid, Status};
 use crate::vecmap::VecMap;
 
+#[path = "emulate.rs"]
+mod emulate;
+
 /// errno values as this build's ABI numbers them: mips and parisc differ from asm-generic from
 /// 35 on, and every ABI a host runs shares its host's numbering.
 pub(crate) mod e {
@@ -443,20 +446,27 @@ impl Supervisor {
                         return Reply::Answer(a);
                     }
                 }
-                if let Some(mut second) = second {
+                let (mut second, mut out2) = (second, PathBuf::new());
+                if let Some(second) = &mut second {
                     if second.check == TypeCheck::RenameTarget {
                         second.check = rename_target_check(out.as_bytes());
                     }
-                    let mut out2 = PathBuf::new();
-                    if let Check::Denied(a) = self.path_check(
-                        n, &call, &tracee, tgid, cap, &second, safe, errno, &mut out2,
-                    ) {
+                    if let Check::Denied(a) = self
+                        .path_check(n, &call, &tracee, tgid, cap, second, safe, errno, &mut out2)
+                    {
                         return Reply::Answer(a);
                     }
                 }
-                // SECURITY: the paths were checked, but the kernel reads them again: a thread
-                // that rewrites them in between is the check-then-use race of SPEC §9 #1.
-                Reply::Answer(Answer::Continue)
+                // The checked objects, acted on by the supervisor (bin/emulate.rs).
+                let first = emulate::Checked {
+                    pa: &first,
+                    path: out.as_bytes(),
+                };
+                let second = second.as_ref().map(|pa| emulate::Checked {
+                    pa,
+                    path: out2.as_bytes(),
+                });
+                self.emulate_path(n, &call, &tracee, cap, &first, second.as_ref())
             }
             Handler::Fchdir => self.fchdir(n, &call, &tracee, tgid),
             Handler::Net(net) => self.net(n, &call, &tracee, tgid, net),
