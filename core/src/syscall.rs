@@ -306,6 +306,7 @@ pub fn lookup(name: &str) -> Option<Handler> {
         "linkat" => write2(
             PathArg {
                 follow_flag: Some((4, AT_SYMLINK_FOLLOW)),
+                empty_path: Some((4, AT_EMPTY_PATH)),
                 ..at(0, 1, Exist, No)
             },
             checked(at(2, 3, NoLast, No), TypeCheck::MustNotExist),
@@ -571,6 +572,7 @@ mod tests {
         };
         assert_eq!(first.follow_for(&[0; 6]), Follow::No);
         assert_eq!(first.follow_for(&[0, 0, 0, 0, 0x400, 0]), Follow::Yes);
+        assert!(first.empty_path_for(&[0, 0, 0, 0, 0x1000, 0]));
         let Some(Handler::Path { first, .. }) = lookup("unlinkat") else {
             panic!()
         };
