@@ -37,10 +37,28 @@ use syd_core::limits::PATH_MAX;
 use syd_core::sandbox::{Cap, Mode};
 use syd_core::syscall::{emulate_of, Emulate, Flags, Follow, PathArg, Times};
 
-use super::{arg, e, open_root, parse_umask, relative_cstr, Call, Creds, Reply, Supervisor};
+use super::{arg, e, open_root, parse_umask, relative_cstr, Call, Creds, Reply, Saved, Supervisor};
 use crate::mem;
 use crate::path::Tracee;
 use crate::sys::{self, Answer, Errno, Fd, Notif};
+
+/// What [`Supervisor::enter_tracee`] replaced.
+pub(super) struct Identity {
+    saved: Option<Saved>,
+    umask: Option<u32>,
+}
+
+impl Identity {
+    /// Restores the supervisor's identity and umask.
+    pub(super) fn leave(self) {
+        if let Some(old) = self.umask {
+            sys::umask(old);
+        }
+        if let Some(s) = self.saved {
+            s.leave();
+        }
+    }
+}
 
 /// A checked path of a call: how it was found, and its canonical form.
 pub(super) struct Checked<'a> {
@@ -228,7 +246,29 @@ impl Supervisor {
         }
         // With the supervisor's own identity: what needs ptrace access to the tracee.
         let root = open_root(tracee.tid)?;
-        let creating = matches!(emulate, Emulate::Mkdir(_) | Emulate::Mknod(_));
+        // With the tracee's identity: every lookup and the call itself.
+        let identity = self.enter_tracee(
+            tracee,
+            matches!(emulate, Emulate::Mkdir(_) | Emulate::Mknod(_)),
+        );
+        let r = if objects {
+            // Not following a final symlink where the check did not: a symlink found there now
+            // is the entry that was checked.
+            let nofollow = first.pa.follow_for(&n.args) == Follow::No;
+            let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
+            open_in_root(&root, &relative_cstr(first.path), flags)
+                .and_then(|obj| act(n, call, emulate, fl, &obj, &data))
+        } else {
+            entries(n, emulate, fl, &root, first, second, name1, name2, &data)
+        };
+        identity.leave();
+        r
+    }
+
+    /// Takes on the identity of `tracee` for a call made for it (its fsuid, fsgid, groups and
+    /// effective capabilities when syd runs as root; with `creating`, its umask, from
+    /// `/proc/<tid>/status`, read once). [`Identity::leave`] restores the supervisor's.
+    pub(super) fn enter_tracee(&mut self, tracee: &Tracee, creating: bool) -> Identity {
         let mut buf = [0u8; 4096];
         let status = if self.root || creating {
             let len = self.read_status(tracee.tid, &mut buf).unwrap_or(0);
@@ -240,27 +280,10 @@ impl Supervisor {
             Some(ours) if self.root => Creds::of(tracee.tid, status, ours, &self.user_ns),
             _ => None,
         };
-        let umask = creating.then(|| parse_umask(status).unwrap_or(0o022));
-        // With the tracee's identity: every lookup and the call itself.
-        let saved = creds.as_ref().map(|c| c.enter(self.caps));
-        let old_umask = umask.map(sys::umask);
-        let r = if objects {
-            // Not following a final symlink where the check did not: a symlink found there now
-            // is the entry that was checked.
-            let nofollow = first.pa.follow_for(&n.args) == Follow::No;
-            let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
-            open_in_root(&root, &relative_cstr(first.path), flags)
-                .and_then(|obj| act(n, call, emulate, fl, &obj, &data))
-        } else {
-            entries(n, emulate, fl, &root, first, second, name1, name2, &data)
-        };
-        if let Some(old) = old_umask {
-            sys::umask(old);
+        Identity {
+            saved: creds.as_ref().map(|c| c.enter(self.caps)),
+            umask: creating.then(|| sys::umask(parse_umask(status).unwrap_or(0o022))),
         }
-        if let Some(s) = saved {
-            s.leave();
-        }
-        r
     }
 
     /// The times at argument `at` in `layout` as two kernel timespecs, or `None` for a NULL

@@ -1118,28 +1118,10 @@ impl Supervisor {
             },
         };
         let creating = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
-        // One read of /proc/<tid>/status serves both the identity and the umask.
-        let mut buf = [0u8; 4096];
-        let status = if self.root || creating {
-            let n = self.read_status(tracee.tid, &mut buf).unwrap_or(0);
-            buf.get(..n).unwrap_or(&[])
-        } else {
-            &[]
-        };
-        let creds = match &self.caps {
-            Some(ours) if self.root => Creds::of(tracee.tid, status, ours, &self.user_ns),
-            _ => None,
-        };
-        let umask = if creating {
-            parse_umask(status).unwrap_or(0o022)
-        } else {
-            0
-        };
         // Bits the kernel ignores in open(2) but openat2(2) refuses.
         let flags = flags & VALID_OPEN_FLAGS;
-        let saved = creds.as_ref().map(|c| c.enter(self.caps));
         // The umask only matters to a creating open.
-        let old_umask = creating.then(|| sys::umask(umask));
+        let identity = self.enter_tracee(tracee, creating);
         let how = |resolve: u64| sys::OpenHow {
             // flags is a non-negative int here: masked with the valid flags above.
             flags: (flags | libc::O_CLOEXEC) as u32 as u64,
@@ -1163,12 +1145,7 @@ impl Supervisor {
                 &how(libc::RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT),
             ),
         };
-        if let Some(old) = old_umask {
-            sys::umask(old);
-        }
-        if let Some(s) = saved {
-            s.leave();
-        }
+        identity.leave();
         let fd = match r {
             Ok(fd) => fd,
             Err(err) => return Reply::Answer(Answer::Errno(err)),
