@@ -32,7 +32,7 @@
 
 use core::ffi::CStr;
 
-use syd_core::arch::{Endian, Word};
+use syd_core::arch::Word;
 use syd_core::limits::PATH_MAX;
 use syd_core::sandbox::{Cap, Mode};
 use syd_core::syscall::{emulate_of, Emulate, Flags, Follow, PathArg, Times};
@@ -72,10 +72,11 @@ pub(super) struct Checked<'a> {
 const AT_REMOVEDIR: i32 = 0x200;
 const AT_SYMLINK_FOLLOW: i32 = 0x400;
 const AT_EMPTY_PATH: i32 = 0x1000;
+/// `AUDIT_ARCH_I386`, `AUDIT_ARCH_ARM` (linux/audit.h).
+const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
 /// `RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT` (linux/openat2.h).
 const RESOLVE_CHECKED: u64 = 0x04 | 0x10;
-/// A final name (`NAME_MAX`, 255 bytes), a `/` and a NUL.
-const NAME_BUF: usize = 257;
 /// Longest extended attribute name (`XATTR_NAME_MAX`, linux/limits.h).
 const XATTR_NAME_MAX: usize = 255;
 /// Largest extended attribute value (`XATTR_SIZE_MAX`, linux/limits.h).
@@ -229,7 +230,7 @@ impl Supervisor {
                 | Emulate::RemoveXattr
         );
         // The final names of the entries as the tracee wrote them (not link's source).
-        let mut names = [[0u8; NAME_BUF]; 2];
+        let mut names = [[0u8; PATH_MAX]; 2];
         let [b1, b2] = &mut names;
         let creates = !matches!(emulate, Emulate::Unlink(_) | Emulate::Rename(_));
         let name1 = if objects || matches!(emulate, Emulate::Link(_)) {
@@ -314,24 +315,13 @@ impl Supervisor {
         let mut raw = [0u8; 32];
         let bytes = raw.get_mut(..count * width).unwrap_or_default();
         mem::read_exact(self.method, n.pid, addr, bytes)?;
-        let big = call.arch.endian == Endian::Big;
         let mut v = [0i64; 4];
         for (o, c) in v.iter_mut().zip(bytes.chunks_exact(width)) {
-            // The field in the top bytes of a word, then shifted down with its sign.
-            let mut w = [0u8; 8];
-            for (i, b) in c.iter().enumerate() {
-                let at = if big { i } else { 8 - width + i };
-                if let Some(d) = w.get_mut(at) {
-                    *d = *b;
-                }
-            }
-            let x = if big {
-                i64::from_be_bytes(w)
-            } else {
-                i64::from_le_bytes(w)
+            // Every ABI a host runs has the host's byte order.
+            *o = match c.try_into() {
+                Ok(w) => i64::from_ne_bytes(w),
+                Err(_) => i64::from(i32::from_ne_bytes(c.try_into().unwrap_or_default())),
             };
-            // width is 4 or 8: the shift is 32 or 0.
-            *o = x >> (64 - 8 * width as u32);
         }
         let [a, b, c, d] = v;
         Ok(Some(match layout {
@@ -358,29 +348,29 @@ impl Supervisor {
         n: &Notif,
         c: &Checked<'_>,
         creates: bool,
-        buf: &'b mut [u8; NAME_BUF],
+        raw: &'b mut [u8; PATH_MAX],
     ) -> Result<&'b CStr, Errno> {
-        let mut raw = [0u8; PATH_MAX];
-        let p = mem::read_cstr(self.method, n.pid, arg(n, c.pa.path), &mut raw)?;
+        let len = mem::read_cstr(self.method, n.pid, arg(n, c.pa.path), raw)?.len();
+        let p = raw.get(..len).unwrap_or_default();
         let end = p.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
-        let last = p
+        let start = p
             .get(..end)
-            .and_then(|t| t.rsplit(|&b| b == b'/').next())
-            .filter(|l| !l.is_empty())
-            .unwrap_or(b".");
+            .and_then(|t| t.iter().rposition(|&b| b == b'/'))
+            .map_or(0, |i| i + 1);
+        let last = p.get(start..end).unwrap_or_default();
+        let dot = last.is_empty() || last == b"." || last == b"..";
         // SECURITY: only the checked name, or one the kernel refuses for these calls.
-        if c.path.rsplit(|&b| b == b'/').next() != Some(last) && last != b"." && last != b".." {
+        if !dot && c.path.rsplit(|&b| b == b'/').next() != Some(last) {
             return Err(Errno(if creates { libc::EEXIST } else { libc::ENOTDIR }));
         }
-        let slash: &[u8] = if end < p.len() && end > 0 { b"/" } else { b"" };
-        let mut len = 0;
-        for (d, s) in buf.iter_mut().zip(last.iter().chain(slash)) {
-            *d = *s;
-            len += 1;
+        if last.is_empty() {
+            // `/`: the root's own entry, `.`.
+            return Ok(c".");
         }
-        // The buffer was zeroed: a NUL follows unless the name filled it.
-        *buf.get_mut(len).ok_or(Errno(libc::ENAMETOOLONG))? = 0;
-        Ok(cstr(buf.as_slice(), len))
+        // The name and one trailing slash, if it had any: cut after it.
+        let cut = end + usize::from(end < len);
+        *raw.get_mut(cut).ok_or(Errno(libc::ENAMETOOLONG))? = 0;
+        Ok(cstr(raw.get(start..).unwrap_or_default(), cut - start))
     }
 }
 
@@ -431,8 +421,8 @@ fn act(
     let magic = proc_self_fd(obj, &mut buf);
     // x86 and arm: the 32-bit ABIs whose chown and lchown take 16-bit ids, and whose
     // truncate64 length has its register pair modelled.
-    let x86 = call.arch.name == "x86";
-    let old = x86 || call.arch.name == "arm";
+    let x86 = call.audit == AUDIT_ARCH_I386;
+    let old = x86 || call.audit == AUDIT_ARCH_ARM;
     match emulate {
         Emulate::Chmod(m) => sys::chmod_path(magic, uint(n, m)),
         Emulate::Chown(u, _) => {

@@ -334,3 +334,40 @@ fn permissions_as_the_kernel() {
         ],
     );
 }
+
+/// `--dry-run` reports a denied call and lets the kernel make it; an allowed one is still made
+/// by the supervisor; with the write type off nothing is checked and the kernel makes them all.
+#[test]
+fn dry_run_and_off() {
+    if !common::require_kernel() {
+        return;
+    }
+    let t = Tree::new("emu-dry");
+    let probe = common::probe_path();
+    let script = format!(
+        "{probe} mkdir no/d 0755; {probe} mkdir ok/d 0755; {probe} chmod no/file 0600; \
+         {probe} rename ok/file no/moved"
+    );
+    let allow = format!("allowlist/write+{}/ok/***", t.s());
+    let run = |opts: &[&str]| {
+        let mut args = opts.to_vec();
+        args.extend(["-m", &allow, "--", "sh", "-c", &script]);
+        let mut r = common::syd(&args);
+        r.command().current_dir(&t.root);
+        r.run()
+    };
+    let out = run(&["--dry-run", "-m", "core/sandbox/write:deny"]);
+    assert_eq!(out.stdout, "ok 0\nok 0\nok 0\nok 0\n", "{out:?}");
+    assert!(out.stderr.contains("mkdir(`no/d')"), "{out:?}");
+    assert!(t.root.join("no/d").is_dir() && t.root.join("ok/d").is_dir());
+    assert!(t.root.join("no/moved").is_file());
+    let m = std::fs::metadata(t.root.join("no/file")).unwrap();
+    assert_eq!(m.mode() & 0o777, 0o600);
+
+    let t2 = Tree::new("emu-off");
+    let mut r = common::syd(&["-m", "core/sandbox/write:off", "--", "sh", "-c", &script]);
+    r.command().current_dir(&t2.root);
+    let out = r.run();
+    assert_eq!(out.stdout, "ok 0\nok 0\nok 0\nok 0\n", "{out:?}");
+    assert!(t2.root.join("no/d").is_dir() && t2.root.join("no/moved").is_file());
+}
