@@ -371,3 +371,36 @@ fn dry_run_and_off() {
     assert_eq!(out.stdout, "ok 0\nok 0\nok 0\nok 0\n", "{out:?}");
     assert!(t2.root.join("no/d").is_dir() && t2.root.join("no/moved").is_file());
 }
+
+/// A chrooted tracee (`-C`): the supervisor makes its calls inside the tracee's root, with
+/// paths as the tracee sees them.
+#[test]
+fn inside_the_tracee_root() {
+    if !common::require_kernel() || !common::skip_unless(common::is_root(), "-C needs root") {
+        return;
+    }
+    let t = Tree::new("emu-chroot");
+    std::fs::create_dir(t.root.join("bin")).unwrap();
+    std::fs::copy(common::probe_path(), t.root.join("bin/p")).unwrap();
+    let run = |call: &[&str]| {
+        let mut args = vec![
+            "-C",
+            t.root.to_str().unwrap(),
+            "-m",
+            "core/sandbox/write:deny",
+            "-m",
+            "allowlist/write+/ok/***",
+            "--",
+            "/bin/p",
+        ];
+        args.extend(call);
+        common::syd(&args).run().stdout
+    };
+    assert_eq!(run(&["mkdir", "/ok/d", "0700"]), "ok 0\n");
+    assert_eq!(run(&["rename", "/ok/file", "/ok/d/g"]), "ok 0\n");
+    assert_eq!(run(&["chmod", "/ok/d/g", "0600"]), "ok 0\n");
+    assert_eq!(run(&["mkdir", "/no/d", "0700"]), "err EPERM\n");
+    let m = std::fs::metadata(t.root.join("ok/d/g")).unwrap();
+    assert_eq!(m.mode() & 0o777, 0o600);
+    assert!(!t.root.join("no/d").exists());
+}
