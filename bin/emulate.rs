@@ -15,9 +15,10 @@
 //! - Objects (`chmod`, `chown`, `truncate`, `utime*`, `setxattr`, `removexattr` families): the
 //!   object itself is opened `O_PATH` the same way (`O_NOFOLLOW` where the check did not follow
 //!   a final symlink), then acted on through that descriptor: `fchownat(fd, "", AT_EMPTY_PATH)`,
-//!   `utimensat(fd, "", AT_EMPTY_PATH)`, and `chmod`, `truncate`, `setxattr`, `removexattr` on the
-//!   magic link `/proc/self/fd/N`, which reaches exactly that object (a symlink itself for the
-//!   `l*` calls).
+//!   and `chmod`, `truncate`, `utimensat`, `setxattr`, `removexattr` on the magic link
+//!   `/proc/self/fd/N`, which reaches exactly that object (a symlink itself for the `l*` calls);
+//!   `utimensat` with `AT_SYMLINK_NOFOLLOW` uses `utimensat(fd, "", AT_EMPTY_PATH)` (Linux 5.8;
+//!   before, `EINVAL`).
 //! - Structures in tracee memory (times, xattr name and value, symlink target) are read once,
 //!   with the layout of the calling ABI. Flags go to the supervisor's own call, so the kernel
 //!   refuses the bits it does not know.
@@ -454,17 +455,15 @@ fn act(
             sys::truncate(magic, len)
         }
         Emulate::Times(..) => {
-            let times = data.times.as_ref();
-            match sys::utimensat_raw(Some(obj), Some(c""), times, fl | AT_EMPTY_PATH) {
-                // Linux < 5.8 refuses AT_EMPTY_PATH here: the magic link reaches the same
-                // object unless it is a symlink (which it would follow).
-                Err(Errno(libc::EINVAL))
-                    if sys::fstat(obj).is_ok_and(|st| st.kind() != libc::S_IFLNK) =>
-                {
-                    sys::utimensat_raw(None, Some(magic), times, fl & !libc::AT_SYMLINK_NOFOLLOW)
-                }
-                r => r,
-            }
+            // The magic link reaches the object on every kernel, but follows a symlink; the
+            // object itself with AT_EMPTY_PATH needs Linux 5.8 (before, EINVAL): only for
+            // AT_SYMLINK_NOFOLLOW. Other flags go to the kernel, which refuses unknown ones.
+            let (dir, path, fl) = if fl & libc::AT_SYMLINK_NOFOLLOW != 0 {
+                (Some(obj), c"", fl | AT_EMPTY_PATH)
+            } else {
+                (None, magic, fl)
+            };
+            sys::utimensat_raw(dir, Some(path), data.times.as_ref(), fl)
         }
         Emulate::SetXattr => {
             sys::setxattr(magic, cstr(&data.text, data.len), &data.value, int(n, 4))
