@@ -213,7 +213,7 @@ impl Supervisor {
                         return Err(Errno(libc::E2BIG));
                     }
                     // size <= 65536 was checked just above.
-                    data.value = alloc::vec![0u8; size as usize];
+                    data.value.resize(size as usize, 0);
                     mem::read_exact(method, pid, arg(n, 2), &mut data.value)?;
                 }
             }
@@ -390,10 +390,18 @@ fn entries(
     name2: Option<&CStr>,
     data: &Data,
 ) -> Result<(), Errno> {
-    let (dir, canonical) = open_parent(root, first.path)?;
-    let name = name1.unwrap_or(&canonical);
+    let dir = open_parent(root, first.path)?;
+    let canonical;
+    let name = match name1 {
+        Some(name) => name,
+        None => {
+            let last = first.path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            canonical = crate::setup::cstring(last)?;
+            &canonical
+        }
+    };
     let (dir2, name2) = match (second, name2) {
-        (Some(c), Some(name2)) => (Some(open_parent(root, c.path)?.0), name2),
+        (Some(c), Some(name2)) => (Some(open_parent(root, c.path)?), name2),
         _ => (None, c""),
     };
     let dir2 = dir2.as_ref().unwrap_or(&dir);
@@ -488,14 +496,12 @@ fn proc_self_fd<'b>(fd: &Fd, buf: &'b mut [u8; 32]) -> &'b CStr {
     cstr(buf.as_slice(), len)
 }
 
-/// Opens the parent directory of the canonical `path` from `root` (module doc) and returns it
-/// with the final name (empty for `/`, whose parent is itself). Errors: those of the open.
-fn open_parent(root: &Fd, path: &[u8]) -> Result<(Fd, alloc::ffi::CString), Errno> {
+/// Opens the parent directory of the canonical `path` from `root` (module doc); `/` is its own
+/// parent. Errors: those of the open.
+fn open_parent(root: &Fd, path: &[u8]) -> Result<Fd, Errno> {
     let cut = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
-    let name = path.get(cut + 1..).unwrap_or_default();
     let parent = relative_cstr(path.get(..cut).unwrap_or_default());
-    let dir = open_in_root(root, &parent, libc::O_PATH | libc::O_DIRECTORY)?;
-    Ok((dir, crate::setup::cstring(name)?))
+    open_in_root(root, &parent, libc::O_PATH | libc::O_DIRECTORY)
 }
 
 /// Opens `rel` (a canonical path without its leading `/`) from `root` with `flags` (`O_PATH`,
