@@ -25,6 +25,12 @@
 //! - The call runs with the tracee's fsuid, fsgid, groups and effective capabilities when syd
 //!   runs as root, and with its umask for `mkdir`/`mknod`.
 //!
+//! Known differences from the kernel's answers: the call is made on the canonical path, so a
+//! path through a missing directory and `..` (`missing/../x`, which SPEC §2.8 resolves to `x`)
+//! succeeds where the kernel fails with `ENOENT`; `rmdir("/")` fails with `EINVAL`, not `EBUSY`;
+//! `fchmodat` with `AT_SYMLINK_NOFOLLOW` in its (ignored) fourth argument acts on the link that
+//! was checked, not on its target; the path is checked before flags and structures are.
+//!
 //! Not emulated (check-then-continue), each with its reason at the code: `chdir`, `mount`,
 //! `umount`, `umount2`, `listxattr`, `llistxattr`, a type in the `off` state, objects named by a
 //! descriptor (`utimensat`/`futimesat` with a NULL path, `fchownat` with `""` and
