@@ -308,7 +308,7 @@ impl Supervisor {
             }),
             _ => None,
         };
-        let emulated = op.and_then(|op| self.emulate(n, tracee, fd, &addr, bytes, addr_len, &op));
+        let emulated = op.and_then(|op| self.emulate_net(n, tracee, fd, &addr, bytes, addr_len, &op));
         if let Some(reply) = emulated {
             return reply;
         }

@@ -168,7 +168,7 @@ impl Supervisor {
     /// (`len` the length the tracee passed), and answers with its result (see the module
     /// documentation). `None`: not emulated, the caller continues the call.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn emulate(
+    pub(crate) fn emulate_net(
         &mut self,
         n: &Notif,
         tracee: &Tracee,

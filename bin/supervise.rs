@@ -17,6 +17,9 @@ use crate::path::{self, Base, Follow, PathBuf, Resolve, Tracee};
 use crate::sys::{self, AddFd, Answer, Errno, Fd, Notif, Pid, Status};
 use crate::vecmap::VecMap;
 
+#[path = "emulate.rs"]
+mod emulate;
+
 /// errno values as this build's ABI numbers them: mips and parisc differ from asm-generic from
 /// 35 on, and every ABI a host runs shares its host's numbering.
 pub(crate) mod e {
@@ -505,20 +508,27 @@ impl Supervisor {
                         return Reply::Answer(a);
                     }
                 }
-                if let Some(mut second) = second {
+                let (mut second, mut out2) = (second, PathBuf::new());
+                if let Some(second) = &mut second {
                     if second.check == TypeCheck::RenameTarget {
                         second.check = rename_target_check(out.as_bytes());
                     }
-                    let mut out2 = PathBuf::new();
-                    if let Check::Denied(a) = self.path_check(
-                        n, &call, &tracee, tgid, cap, &second, safe, errno, &mut out2,
-                    ) {
+                    if let Check::Denied(a) = self
+                        .path_check(n, &call, &tracee, tgid, cap, second, safe, errno, &mut out2)
+                    {
                         return Reply::Answer(a);
                     }
                 }
-                // SECURITY: the paths were checked, but the kernel reads them again: a thread
-                // that rewrites them in between is the check-then-use race of SPEC §9 #1.
-                Reply::Answer(Answer::Continue)
+                // The checked objects, acted on by the supervisor (bin/emulate.rs).
+                let first = emulate::Checked {
+                    pa: &first,
+                    path: out.as_bytes(),
+                };
+                let second = second.as_ref().map(|pa| emulate::Checked {
+                    pa,
+                    path: out2.as_bytes(),
+                });
+                self.emulate_path(n, &call, &tracee, cap, &first, second.as_ref())
             }
             Handler::Fchdir => self.fchdir(n, &call, &tracee, tgid),
             Handler::Net(net) => self.net(n, &call, &tracee, tgid, net),
@@ -1181,12 +1191,10 @@ impl Supervisor {
             },
         };
         let creating = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
-        let (creds, umask) = self.identity(tracee.tid, creating);
         // Bits the kernel ignores in open(2) but openat2(2) refuses.
         let flags = flags & VALID_OPEN_FLAGS;
-        let saved = creds.as_ref().map(|c| c.enter(self.caps));
         // The umask only matters to a creating open.
-        let old_umask = creating.then(|| sys::umask(umask));
+        let identity = self.enter_tracee(tracee, creating);
         let how = |resolve: u64| sys::OpenHow {
             // flags is a non-negative int here: masked with the valid flags above.
             flags: (flags | libc::O_CLOEXEC) as u32 as u64,
@@ -1210,12 +1218,7 @@ impl Supervisor {
                 &how(libc::RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT),
             ),
         };
-        if let Some(old) = old_umask {
-            sys::umask(old);
-        }
-        if let Some(s) = saved {
-            s.leave();
-        }
+        identity.leave();
         let fd = match r {
             Ok(fd) => fd,
             Err(err) => return Reply::Answer(Answer::Errno(err)),

@@ -719,6 +719,152 @@ fn utimensat_call(
     cvt(unsafe { libc::utimensat(dir, path.as_ptr(), times.as_ptr(), flags) }).map(drop)
 }
 
+/// Creates the directory `name` in `dir` with `mode` less the umask (`mkdirat(2)`).
+pub fn mkdirat(dir: &Fd, name: &CStr, mode: u32) -> Result<(), Errno> {
+    // SAFETY: name is NUL-terminated; the rest are integers.
+    cvt(unsafe { libc::mkdirat(dir.0, name.as_ptr(), mode) }).map(drop)
+}
+
+/// Creates the node `name` in `dir` (`mknodat(2)`): `mode` gives type and permissions (less the
+/// umask), `dev` the device number of a device node, as the kernel's 32-bit encoding.
+pub fn mknodat(dir: &Fd, name: &CStr, mode: u32, dev: u32) -> Result<(), Errno> {
+    // SAFETY: name is NUL-terminated; the rest are integers (the kernel reads dev as an
+    // unsigned int, hence the raw call rather than libc's dev_t).
+    raw(unsafe {
+        syscalls::syscall4(
+            Sysno::mknodat,
+            fd_arg(dir.0),
+            name.as_ptr() as usize,
+            mode as usize, // u32 widens
+            dev as usize,  // u32 widens
+        )
+    })
+    .map(drop)
+}
+
+/// Removes the entry `name` of `dir` (`unlinkat(2)`); `flags` takes `AT_REMOVEDIR`.
+pub fn unlinkat(dir: &Fd, name: &CStr, flags: c_int) -> Result<(), Errno> {
+    // SAFETY: name is NUL-terminated; the rest are integers.
+    cvt(unsafe { libc::unlinkat(dir.0, name.as_ptr(), flags) }).map(drop)
+}
+
+/// Renames `old` in `old_dir` to `new` in `new_dir` (`renameat2(2)`, Linux 3.15) with
+/// `RENAME_*` `flags`.
+pub fn renameat2(
+    old_dir: &Fd,
+    old: &CStr,
+    new_dir: &Fd,
+    new: &CStr,
+    flags: u32,
+) -> Result<(), Errno> {
+    // SAFETY: both names are NUL-terminated; the rest are integers.
+    raw(unsafe {
+        syscalls::syscall5(
+            Sysno::renameat2,
+            fd_arg(old_dir.0),
+            old.as_ptr() as usize,
+            fd_arg(new_dir.0),
+            new.as_ptr() as usize,
+            flags as usize, // u32 widens
+        )
+    })
+    .map(drop)
+}
+
+/// Makes `new` in `new_dir` a hard link to `old` relative to `old_dir` (`None`: the current
+/// directory) (`linkat(2)`); `flags` takes `AT_SYMLINK_FOLLOW`, `AT_EMPTY_PATH`.
+pub fn linkat(
+    old_dir: Option<&Fd>,
+    old: &CStr,
+    new_dir: &Fd,
+    new: &CStr,
+    flags: c_int,
+) -> Result<(), Errno> {
+    // SAFETY: both names are NUL-terminated; the rest are integers.
+    cvt(unsafe { libc::linkat(dirfd(old_dir), old.as_ptr(), new_dir.0, new.as_ptr(), flags) })
+        .map(drop)
+}
+
+/// Creates the symlink `name` in `dir` holding `target` (`symlinkat(2)`).
+pub fn symlinkat(target: &CStr, dir: &Fd, name: &CStr) -> Result<(), Errno> {
+    // SAFETY: both strings are NUL-terminated.
+    cvt(unsafe { libc::symlinkat(target.as_ptr(), dir.0, name.as_ptr()) }).map(drop)
+}
+
+/// Changes the owner of `path` relative to `dir` (`fchownat(2)`); `u32::MAX` leaves an id as
+/// it is; `flags` takes `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH`.
+pub fn fchownat(dir: &Fd, path: &CStr, uid: u32, gid: u32, flags: c_int) -> Result<(), Errno> {
+    // SAFETY: path is NUL-terminated; the rest are integers.
+    cvt(unsafe { libc::fchownat(dir.0, path.as_ptr(), uid, gid, flags) }).map(drop)
+}
+
+/// Changes the mode of `path` (the kernel's three-argument `fchmodat(2)` from the current
+/// directory, which follows a final symlink, magic links included).
+pub fn chmod_path(path: &CStr, mode: u32) -> Result<(), Errno> {
+    // SAFETY: path is NUL-terminated; the rest are integers. The raw call: libc's fchmodat
+    // may emulate flags the kernel lacks.
+    raw(unsafe {
+        syscalls::syscall3(
+            Sysno::fchmodat,
+            fd_arg(libc::AT_FDCWD),
+            path.as_ptr() as usize,
+            mode as usize, // u32 widens
+        )
+    })
+    .map(drop)
+}
+
+/// Sets the size of the file `path` (`truncate(2)`); a final symlink, magic links included,
+/// is followed. Errors: `EINVAL` for a negative length, and those of the kernel.
+pub fn truncate(path: &CStr, len: i64) -> Result<(), Errno> {
+    // SAFETY: path is NUL-terminated; len is an integer (off_t is 64 bits under musl).
+    cvt(unsafe { libc::truncate(path.as_ptr(), len) }).map(drop)
+}
+
+/// Sets the access and modification times (`utimensat(2)` with the kernel's 64-bit timespec,
+/// `[[sec, nsec]; 2]`, `UTIME_NOW`/`UTIME_OMIT` as nsec): of `path` relative to `dir` (`None`:
+/// the current directory), or of `dir` itself when `path` is `None`; `None` times mean "now".
+/// `flags` takes `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH`.
+pub fn utimensat_raw(
+    dir: Option<&Fd>,
+    path: Option<&CStr>,
+    times: Option<&[[i64; 2]; 2]>,
+    flags: c_int,
+) -> Result<(), Errno> {
+    #[cfg(target_pointer_width = "64")]
+    let nr = Sysno::utimensat;
+    #[cfg(target_pointer_width = "32")]
+    let nr = Sysno::utimensat_time64;
+    let p = path.map_or(0, |p| p.as_ptr() as usize);
+    let t = times.map_or(0, |t| t.as_ptr() as usize);
+    // SAFETY: path is NUL-terminated or NULL (the call then acts on dir), times is NULL or two
+    // `struct __kernel_timespec` (two i64 each) that live for the call.
+    raw(unsafe { syscalls::syscall4(nr, fd_arg(dirfd(dir)), p, t, fd_arg(flags)) }).map(drop)
+}
+
+/// Sets the extended attribute `name` of `path` to `value` (`setxattr(2)`, following a final
+/// symlink, magic links included); `flags` takes `XATTR_CREATE`, `XATTR_REPLACE`.
+pub fn setxattr(path: &CStr, name: &CStr, value: &[u8], flags: c_int) -> Result<(), Errno> {
+    // SAFETY: path and name are NUL-terminated and value is valid for value.len() bytes.
+    cvt(unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            flags,
+        )
+    })
+    .map(drop)
+}
+
+/// Removes the extended attribute `name` of `path` (`removexattr(2)`, following a final
+/// symlink, magic links included).
+pub fn removexattr(path: &CStr, name: &CStr) -> Result<(), Errno> {
+    // SAFETY: path and name are NUL-terminated.
+    cvt(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) }).map(drop)
+}
+
 /// The type of the file system that holds `path` (`statfs(2)`'s `f_type`: a `*_SUPER_MAGIC` of
 /// linux/magic.h, such as `0x9fa0` for procfs). A symlink at the end of `path` is followed.
 // `f_type` is an unsigned long: the conversion widens on 32-bit ABIs, the identity on 64-bit ones.

@@ -186,3 +186,195 @@ fn exec_race_dry_run_reports_and_never_kills() {
     let want = format!("execve(`{}')", t.p("b/p"));
     assert!(reports.iter().all(|r| r.context == want), "{reports:?}");
 }
+
+/// Iterations of the other path calls: each is a few notifications, and the old
+/// check-then-continue answer lost within a few hundred.
+const CALL_TRIES: &str = "5000";
+
+/// A tree with `a/` (write-allowed) and `b/` (denied, filtered), each holding `f`: 5 bytes,
+/// mode 0644, owned by the test's user.
+fn two_dirs(tag: &str) -> Tree {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Tree::empty(tag);
+    for d in ["a", "b"] {
+        std::fs::create_dir(t.root.join(d)).unwrap();
+        let f = t.root.join(d).join("f");
+        std::fs::write(&f, "hello").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    t
+}
+
+/// The sandbox of the race tests: writes allowed in `a/` only, denials in `b/` filtered (so
+/// thousands of them make no thousands of reports).
+fn race_magic(t: &Tree) -> [String; 3] {
+    [
+        "core/sandbox/write:deny".to_owned(),
+        format!("allowlist/write+{}/a/***", t.s()),
+        format!("filter/write+{}/b/***", t.s()),
+    ]
+}
+
+/// Runs `race-call CALL OTHER ALLOWED DENIED` (paths relative to the tree) under syd and
+/// returns the (ok, failed) counts, after checking that syd exited 0.
+fn race_call(t: &Tree, call: &str, other: &str, allowed: &str, denied: &str) -> (u64, u64) {
+    let p = |r: &str| if r == "-" { "-".to_owned() } else { t.p(r) };
+    let cmd = [
+        common::probe_path().to_owned(),
+        "race-call".to_owned(),
+        call.to_owned(),
+        p(other),
+        p(allowed),
+        p(denied),
+        CALL_TRIES.to_owned(),
+    ];
+    let out = syd_in(&t.root, &[], &race_magic(t), &cmd);
+    let count = |key: &str| -> u64 {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {out:?}"))
+    };
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    (count("ok "), count("failed "))
+}
+
+/// The racing thread flips one path between `a/…` and `b/…`: both outcomes must have happened
+/// (the race was really run) and `untouched` must hold for the denied object.
+fn flip(call: &str, other: &str, allowed: &str, denied: &str, untouched: impl Fn(&Tree) -> bool) {
+    if !common::require_kernel() {
+        return;
+    }
+    let t = two_dirs(call);
+    let (ok, failed) = race_call(&t, call, other, allowed, denied);
+    assert!(
+        untouched(&t),
+        "{call}: the denied object changed (ok {ok}, failed {failed})"
+    );
+    assert!(ok > 0 && failed > 0, "{call}: ok {ok}, failed {failed}");
+}
+
+fn missing(t: &Tree, rel: &str) -> bool {
+    std::fs::symlink_metadata(t.root.join(rel)).is_err()
+}
+
+fn meta(t: &Tree, rel: &str) -> std::fs::Metadata {
+    std::fs::symlink_metadata(t.root.join(rel)).unwrap()
+}
+
+#[test]
+fn race_mkdir() {
+    flip("mkdir", "-", "a/d", "b/d", |t| missing(t, "b/d"));
+}
+
+#[test]
+fn race_unlink() {
+    flip("unlink", "-", "a/f", "b/f", |t| !missing(t, "b/f"));
+}
+
+#[test]
+fn race_rename_from() {
+    flip("rename-from", "a/g", "a/f", "b/f", |t| !missing(t, "b/f"));
+}
+
+#[test]
+fn race_rename_to() {
+    flip("rename-to", "a/f", "a/g", "b/g", |t| missing(t, "b/g"));
+}
+
+#[test]
+fn race_symlink() {
+    flip("symlink", "-", "a/l", "b/l", |t| missing(t, "b/l"));
+}
+
+#[test]
+fn race_chmod() {
+    use std::os::unix::fs::MetadataExt;
+    flip("chmod", "-", "a/f", "b/f", |t| {
+        meta(t, "b/f").mode() & 0o7777 == 0o644
+    });
+}
+
+#[test]
+fn race_chown() {
+    use std::os::unix::fs::MetadataExt;
+    if !common::skip_unless(common::is_root(), "chown to another user needs root") {
+        return;
+    }
+    flip("chown", "-", "a/f", "b/f", |t| meta(t, "b/f").uid() == 0);
+}
+
+#[test]
+fn race_truncate() {
+    flip("truncate", "-", "a/f", "b/f", |t| meta(t, "b/f").len() == 5);
+}
+
+#[test]
+fn race_utimensat() {
+    use std::os::unix::fs::MetadataExt;
+    flip("utimensat", "-", "a/f", "b/f", |t| {
+        meta(t, "b/f").mtime() != 0
+    });
+}
+
+/// Whether `path` has the extended attribute `name` (asked through the probe).
+fn has_xattr(path: &std::path::Path, name: &str) -> bool {
+    common::probe(&["getxattr", path.to_str().unwrap(), name])
+        .run()
+        .stdout
+        .starts_with("ok")
+}
+
+#[test]
+fn race_setxattr() {
+    if !common::require_kernel() {
+        return;
+    }
+    // User attributes need a file system that has them (tmpfs since Linux 6.6).
+    let t = two_dirs("xattr-probe");
+    let set = common::probe(&["setxattr", &t.p("a/f"), "user.x", "1"]).run();
+    if !common::skip_unless(
+        set.stdout.starts_with("ok"),
+        "no user extended attributes in the temporary directory",
+    ) {
+        return;
+    }
+    flip("setxattr", "-", "a/f", "b/f", |t| {
+        !has_xattr(&t.root.join("b/f"), "user.race")
+    });
+}
+
+/// A directory component of an allowed path is swapped for a symlink into the denied
+/// directory (`a/d` and `a/s` -> `../b` exchanged by `race-swap` outside the sandbox) while
+/// `chmod a/d/f` and `mkdir a/d/x` repeat: `b/` must stay untouched.
+#[test]
+fn race_symlink_swap() {
+    use std::os::unix::fs::MetadataExt;
+    if !common::require_kernel() {
+        return;
+    }
+    let t = two_dirs("swap");
+    std::fs::create_dir(t.root.join("a/d")).unwrap();
+    std::fs::write(t.root.join("a/d/f"), "hello").unwrap();
+    std::os::unix::fs::symlink("../b", t.root.join("a/s")).unwrap();
+    let stop = t.p("stop");
+    let swapper = std::process::Command::new(common::probe_path())
+        .args(["race-swap", &t.p("a/d"), &t.p("a/s"), &stop])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let chmod = race_call(&t, "chmod", "-", "a/d/f", "a/d/f");
+    let mkdir = race_call(&t, "mkdir", "-", "a/d/x", "a/d/x");
+    std::fs::write(&stop, "").unwrap();
+    let swaps = swapper.wait_with_output().unwrap();
+    let swaps = String::from_utf8_lossy(&swaps.stdout).trim().to_owned();
+    let report = format!("chmod {chmod:?}, mkdir {mkdir:?}, {swaps}");
+    assert_eq!(meta(&t, "b/f").mode() & 0o7777, 0o644, "{report}");
+    assert!(missing(&t, "b/x"), "{report}");
+    // Both outcomes happened for chmod (mkdir fails with EEXIST once a/d/x exists).
+    assert!(chmod.0 > 0 && chmod.1 > 0, "{report}");
+    assert!(
+        swaps.starts_with("swaps ") && swaps != "swaps 0",
+        "{report}"
+    );
+}

@@ -847,3 +847,68 @@ fn connect_send_flags_and_socket_options() {
     sys::sleep_ms(20);
     assert!(sys::monotonic_ms() >= t0 + 20);
 }
+
+/// The `*at` wrappers the supervisor makes path calls with (bin/emulate.rs), on a directory
+/// descriptor and names, and the object calls through an `O_PATH` descriptor and its magic link.
+#[test]
+fn path_calls_on_a_directory_descriptor() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempdir("at-calls");
+    let p = cs(d.to_str().unwrap());
+    let dir = sys::open(&p, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0).unwrap();
+    sys::mkdirat(&dir, c"sub", 0o700).unwrap();
+    assert_eq!(sys::mkdirat(&dir, c"sub", 0o700), Err(Errno(libc::EEXIST)));
+    sys::mknodat(&dir, c"fifo", libc::S_IFIFO | 0o600, 0).unwrap();
+    assert_eq!(
+        std::fs::metadata(d.join("fifo")).unwrap().mode() & libc::S_IFMT,
+        libc::S_IFIFO
+    );
+    sys::symlinkat(c"sub", &dir, c"l").unwrap();
+    assert_eq!(
+        std::fs::read_link(d.join("l")).unwrap().to_str(),
+        Some("sub")
+    );
+    sys::linkat(Some(&dir), c"fifo", &dir, c"fifo2", 0).unwrap();
+    sys::renameat2(&dir, c"fifo2", &dir, c"fifo3", 0).unwrap();
+    // RENAME_NOREPLACE (1) refuses an existing target.
+    assert_eq!(
+        sys::renameat2(&dir, c"fifo3", &dir, c"fifo", 1),
+        Err(Errno(libc::EEXIST))
+    );
+    sys::unlinkat(&dir, c"fifo3", 0).unwrap();
+    assert_eq!(sys::unlinkat(&dir, c"sub", 0), Err(Errno(libc::EISDIR)));
+    sys::unlinkat(&dir, c"sub", libc::AT_REMOVEDIR).unwrap();
+
+    std::fs::write(d.join("f"), b"hello").unwrap();
+    let f = cs(d.join("f").to_str().unwrap());
+    let obj = sys::open(&f, libc::O_PATH | libc::O_CLOEXEC, 0).unwrap();
+    let magic = cs(&format!("/proc/self/fd/{}", obj.raw()));
+    sys::chmod_path(&magic, 0o600).unwrap();
+    sys::truncate(&magic, 2).unwrap();
+    sys::fchownat(&obj, c"", 1, 2, libc::AT_EMPTY_PATH).unwrap();
+    sys::utimensat_raw(None, Some(&magic), Some(&[[100, 1], [200, 2]]), 0).unwrap();
+    let m = std::fs::metadata(d.join("f")).unwrap();
+    assert_eq!(
+        (
+            m.mode() & 0o777,
+            m.len(),
+            m.uid(),
+            m.gid(),
+            m.mtime(),
+            m.mtime_nsec()
+        ),
+        (0o600, 2, 1, 2, 200, 2)
+    );
+    assert_eq!(sys::truncate(&magic, -1), Err(Errno(libc::EINVAL)));
+    if sys::setxattr(&magic, c"user.t", b"v", 0).is_ok() {
+        assert_eq!(
+            sys::setxattr(&magic, c"user.t", b"w", 1), // XATTR_CREATE
+            Err(Errno(libc::EEXIST))
+        );
+        sys::removexattr(&magic, c"user.t").unwrap();
+        assert_eq!(
+            sys::removexattr(&magic, c"user.t"),
+            Err(Errno(libc::ENODATA))
+        );
+    }
+}

@@ -100,6 +100,138 @@ const fn checked(mut a: PathArg, check: TypeCheck) -> PathArg {
     a
 }
 
+/// Where a call takes `AT_*`/`RENAME_*` flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flags {
+    /// The call has no flags argument.
+    None,
+    /// Argument index of the flags.
+    Arg(u8),
+    /// No argument; `AT_REMOVEDIR` is implied (`rmdir`).
+    RemoveDir,
+}
+
+/// The layout of the two times of the `utime` family in tracee memory (fields are C
+/// `long`/`time_t` of the calling ABI unless stated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Times {
+    /// `struct utimbuf { actime; modtime; }` (`utime`).
+    Utimbuf,
+    /// `struct timeval[2]` of seconds and microseconds (`utimes`, `futimesat`).
+    Timeval,
+    /// `struct timespec[2]` of seconds and nanoseconds (`utimensat`).
+    Timespec,
+    /// `struct __kernel_timespec[2]`: 64-bit fields on every ABI (`utimensat_time64`).
+    Timespec64,
+}
+
+/// How the supervisor makes an allowed [`Handler::Path`] call itself, so that the kernel never
+/// reads the tracee's paths again (SPEC §9 #1). Numbers are argument indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emulate {
+    /// Checked, then continued: the binary says why at its code.
+    Continue,
+    /// `mkdir`, `mkdirat`: the mode.
+    Mkdir(u8),
+    /// `mknod`, `mknodat`: the mode; the device number follows it.
+    Mknod(u8),
+    /// `unlink`, `unlinkat`, `rmdir`.
+    Unlink(Flags),
+    /// `rename`, `renameat`, `renameat2`: `RENAME_*` flags.
+    Rename(Flags),
+    /// `link`, `linkat`.
+    Link(Flags),
+    /// `symlink`, `symlinkat`: the target string is argument 0.
+    Symlink,
+    /// The `chmod` family: the mode.
+    Chmod(u8),
+    /// The `chown` family: the uid; the gid follows it.
+    Chown(u8, Flags),
+    /// `chown`, `lchown`: 16-bit ids on the ABIs that also have `chown32`.
+    Chown16,
+    /// `truncate` (`false`: length in argument 1) and `truncate64` (`true`: a 64-bit length
+    /// in a register pair on 32-bit ABIs).
+    Truncate(bool),
+    /// The `utime` family: layout and argument of the times, and the flags.
+    Times(Times, u8, Flags),
+    /// `setxattr`, `lsetxattr`: name, value, size and flags in arguments 1 to 4.
+    SetXattr,
+    /// `removexattr`, `lremovexattr`: the name in argument 1.
+    RemoveXattr,
+}
+
+/// A path call's name as the key of [`EMULATE`]: its length and bytes 0, 2 and 3, which tell
+/// the path calls apart (a unit test sees to it).
+const fn key(name: &[u8]) -> u32 {
+    match name {
+        // The length of a syscall name fits in 8 bits; the casts widen.
+        [a, _, c, d, ..] => {
+            (name.len() as u32) << 24 | (*a as u32) << 16 | (*c as u32) << 8 | *d as u32
+        }
+        _ => 0,
+    }
+}
+
+/// The emulation of every [`Handler::Path`] call of [`lookup`], by [`key`] of its name.
+const EMULATE: [(u32, Emulate); 39] = {
+    use Emulate as E;
+    [
+        (key(b"chdir"), E::Continue),
+        (key(b"mount"), E::Continue),
+        (key(b"umount"), E::Continue),
+        (key(b"umount2"), E::Continue),
+        (key(b"listxattr"), E::Continue),
+        (key(b"llistxattr"), E::Continue),
+        (key(b"mkdir"), E::Mkdir(1)),
+        (key(b"mkdirat"), E::Mkdir(2)),
+        (key(b"mknod"), E::Mknod(1)),
+        (key(b"mknodat"), E::Mknod(2)),
+        (key(b"unlink"), E::Unlink(Flags::None)),
+        (key(b"rmdir"), E::Unlink(Flags::RemoveDir)),
+        (key(b"unlinkat"), E::Unlink(Flags::Arg(2))),
+        (key(b"rename"), E::Rename(Flags::None)),
+        (key(b"renameat"), E::Rename(Flags::None)),
+        (key(b"renameat2"), E::Rename(Flags::Arg(4))),
+        (key(b"link"), E::Link(Flags::None)),
+        (key(b"linkat"), E::Link(Flags::Arg(4))),
+        (key(b"symlink"), E::Symlink),
+        (key(b"symlinkat"), E::Symlink),
+        (key(b"chmod"), E::Chmod(1)),
+        (key(b"fchmodat"), E::Chmod(2)),
+        (key(b"fchmodat2"), E::Chmod(2)),
+        (key(b"chown"), E::Chown16),
+        (key(b"lchown"), E::Chown16),
+        (key(b"chown32"), E::Chown(1, Flags::None)),
+        (key(b"lchown32"), E::Chown(1, Flags::None)),
+        (key(b"fchownat"), E::Chown(2, Flags::Arg(4))),
+        (key(b"truncate"), E::Truncate(false)),
+        (key(b"truncate64"), E::Truncate(true)),
+        (key(b"utime"), E::Times(Times::Utimbuf, 1, Flags::None)),
+        (key(b"utimes"), E::Times(Times::Timeval, 1, Flags::None)),
+        (key(b"futimesat"), E::Times(Times::Timeval, 2, Flags::None)),
+        (
+            key(b"utimensat"),
+            E::Times(Times::Timespec, 2, Flags::Arg(3)),
+        ),
+        (
+            key(b"utimensat_time64"),
+            E::Times(Times::Timespec64, 2, Flags::Arg(3)),
+        ),
+        (key(b"setxattr"), E::SetXattr),
+        (key(b"lsetxattr"), E::SetXattr),
+        (key(b"removexattr"), E::RemoveXattr),
+        (key(b"lremovexattr"), E::RemoveXattr),
+    ]
+};
+
+/// How the [`Handler::Path`] call `name` of [`lookup`] is made once allowed; `None` for names
+/// not in the table. Only [`key`] of the name is compared: pass only names `lookup` maps to
+/// [`Handler::Path`].
+pub fn emulate_of(name: &str) -> Option<Emulate> {
+    let k = key(name.as_bytes());
+    EMULATE.iter().find(|e| e.0 == k).map(|e| e.1)
+}
+
 /// Which network group a call belongs to and where its address is (SPEC §4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetCall {
@@ -596,6 +728,74 @@ mod tests {
         };
         assert_eq!(first.follow_for(&[0, 8, 0, 0, 0, 0]), Follow::No);
         assert_eq!(lookup("read"), None);
+    }
+
+    /// The plain spelling of [`emulate_of`], by whole names.
+    fn emulate_by_name(name: &str) -> Option<Emulate> {
+        use Emulate as E;
+        Some(match name {
+            "chdir" | "mount" | "umount" | "umount2" | "listxattr" | "llistxattr" => E::Continue,
+            "mkdir" => E::Mkdir(1),
+            "mkdirat" => E::Mkdir(2),
+            "mknod" => E::Mknod(1),
+            "mknodat" => E::Mknod(2),
+            "unlink" => E::Unlink(Flags::None),
+            "rmdir" => E::Unlink(Flags::RemoveDir),
+            "unlinkat" => E::Unlink(Flags::Arg(2)),
+            "rename" | "renameat" => E::Rename(Flags::None),
+            "renameat2" => E::Rename(Flags::Arg(4)),
+            "link" => E::Link(Flags::None),
+            "linkat" => E::Link(Flags::Arg(4)),
+            "symlink" | "symlinkat" => E::Symlink,
+            "chmod" => E::Chmod(1),
+            "fchmodat" | "fchmodat2" => E::Chmod(2),
+            "chown" | "lchown" => E::Chown16,
+            "chown32" | "lchown32" => E::Chown(1, Flags::None),
+            "fchownat" => E::Chown(2, Flags::Arg(4)),
+            "truncate" => E::Truncate(false),
+            "truncate64" => E::Truncate(true),
+            "utime" => E::Times(Times::Utimbuf, 1, Flags::None),
+            "utimes" => E::Times(Times::Timeval, 1, Flags::None),
+            "futimesat" => E::Times(Times::Timeval, 2, Flags::None),
+            "utimensat" => E::Times(Times::Timespec, 2, Flags::Arg(3)),
+            "utimensat_time64" => E::Times(Times::Timespec64, 2, Flags::Arg(3)),
+            "setxattr" | "lsetxattr" => E::SetXattr,
+            "removexattr" | "lremovexattr" => E::RemoveXattr,
+            _ => return None,
+        })
+    }
+
+    /// Every name of every ABI that `lookup` maps to a path call gets its emulation from
+    /// `emulate_of`'s byte key as from its whole name, and only those.
+    #[test]
+    fn emulate_of_tells_every_path_call_apart() {
+        let mut seen = 0;
+        for a in crate::arch::ARCHES {
+            for (name, _) in a.syscalls() {
+                if let Some(Handler::Path { .. }) = lookup(name) {
+                    let want = emulate_by_name(name);
+                    assert!(want.is_some(), "{name}: no emulation");
+                    assert_eq!(emulate_of(name), want, "{name}");
+                    seen += 1;
+                } else {
+                    assert_eq!(emulate_by_name(name), None, "{name}");
+                }
+            }
+        }
+        assert!(seen > 100, "{seen}");
+        for (i, e) in EMULATE.iter().enumerate() {
+            assert!(
+                EMULATE.iter().skip(i + 1).all(|f| f.0 != e.0),
+                "key {:#x}",
+                e.0
+            );
+        }
+        // Names no table has (newer than the tables) still decode by their name.
+        assert_eq!(emulate_of("fchmodat2"), Some(Emulate::Chmod(2)));
+        assert_eq!(
+            lookup("fchmodat2").map(|h| matches!(h, Handler::Path { .. })),
+            Some(true)
+        );
     }
 
     #[test]

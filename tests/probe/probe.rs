@@ -191,7 +191,12 @@ race: race-open ALLOWED DENIED ITERATIONS | race-exec ALLOWED DENIED CHILDREN [S
   race-exec-target DENIED WFD SLEEP_MS | exec-seq PATH... | exec-threads N PATH |
   race-connect FAMILY ALLOWED FAMILY DENIED ITERATIONS |
   race-sendto FAMILY ALLOWED FAMILY DENIED ITERATIONS |
-  race-sendmsg[-tos] FAMILY ALLOWED FAMILY DENIED ITERATIONS
+  race-sendmsg[-tos] FAMILY ALLOWED FAMILY DENIED ITERATIONS |
+  race-call CALL OTHER ALLOWED DENIED ITERATIONS | race-swap A B STOP
+  (CALL: mkdir unlink rename-from rename-to symlink chmod chown truncate utimensat setxattr)
+times: utime-t PATH ASEC MSEC | utimes-t PATH ASEC AUSEC MSEC MUSEC |
+  futimesat-t DIRFD PATH ASEC AUSEC MSEC MUSEC | utimensat-t DIRFD PATH ASEC ANSEC MSEC MNSEC
+  FLAGS | utimensat-badtimes DIRFD PATH
 ";
 
 fn main() {
@@ -311,6 +316,14 @@ fn dispatch(name: &str, a: &mut Args) -> Result<Outcome, Fail> {
     }
     if name == "exec-threads" {
         exec_race::exec_threads(a)?;
+        std::process::exit(0);
+    }
+    if name == "race-swap" {
+        race::run_swap(a)?;
+        std::process::exit(0);
+    }
+    if name == "race-call" {
+        race::run_call(a)?;
         std::process::exit(0);
     }
     Err(Fail::Usage("unknown call".into()))
@@ -483,6 +496,56 @@ fn paths(name: &str, a: &mut Args) -> Result<Option<Outcome>, Fail> {
             a.done()?;
             // SAFETY: a path pointer, a null times pointer ("now") and integers.
             plain(unsafe { call(Some(SYS_utimensat), &[w(d), p.addr(), 0, w(fl)]) })
+        }
+        "utime-t" => {
+            let (p, at, mt) = (a.path("PATH")?, a.int("ASEC")?, a.int("MSEC")?);
+            a.done()?;
+            // struct utimbuf { time_t actime, modtime; }.
+            let buf = [at, mt];
+            // SAFETY: a path pointer and a utimbuf that lives for the call.
+            plain(unsafe { call(legacy::UTIME, &[p.addr(), addr(&buf)]) })
+        }
+        "utimes-t" | "futimesat-t" => {
+            let d = if name == "futimesat-t" {
+                Some(a.fd("DIRFD")?)
+            } else {
+                None
+            };
+            let p = a.path("PATH")?;
+            let t = [
+                a.int("ASEC")?,
+                a.int("AUSEC")?,
+                a.int("MSEC")?,
+                a.int("MUSEC")?,
+            ];
+            a.done()?;
+            // struct timeval[2] { time_t tv_sec; suseconds_t tv_usec; }.
+            match d {
+                // SAFETY: a path pointer and two timevals that live for the call.
+                None => plain(unsafe { call(legacy::UTIMES, &[p.addr(), addr(&t)]) }),
+                // SAFETY: as above, with a descriptor.
+                Some(d) => plain(unsafe { call(legacy::FUTIMESAT, &[w(d), p.addr(), addr(&t)]) }),
+            }
+        }
+        "utimensat-t" => {
+            let (d, p) = (a.fd("DIRFD")?, a.path("PATH")?);
+            let t = [
+                a.int("ASEC")?,
+                a.int("ANSEC")?,
+                a.int("MSEC")?,
+                a.int("MNSEC")?,
+            ];
+            let fl = a.int("FLAGS")?;
+            a.done()?;
+            // struct timespec[2] { time_t tv_sec; long tv_nsec; }.
+            // SAFETY: a path pointer, two timespecs that live for the call, and integers.
+            plain(unsafe { call(Some(SYS_utimensat), &[w(d), p.addr(), addr(&t), w(fl)]) })
+        }
+        "utimensat-badtimes" => {
+            let (d, p) = (a.fd("DIRFD")?, a.path("PATH")?);
+            a.done()?;
+            // SAFETY: the times pointer is the unmapped address 8: the kernel answers EFAULT.
+            plain(unsafe { call(Some(SYS_utimensat), &[w(d), p.addr(), 8, 0]) })
         }
         "futimesat" => {
             let (d, p) = (a.fd("DIRFD")?, a.path("PATH")?);

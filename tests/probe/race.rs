@@ -134,3 +134,169 @@ pub fn run(a: &mut Args) -> Result<(), Fail> {
     let _ = out.flush();
     Ok(())
 }
+
+/// `race-call CALL OTHER ALLOWED DENIED ITERATIONS`: the race of `race-open` for the other path
+/// calls, which the supervisor performs itself.
+///
+/// One thread flips the path buffer between ALLOWED and DENIED (as `race-open`; not at all
+/// when both are the same path, for races made from outside), while the main thread makes
+/// CALL on it ITERATIONS times, with raw system calls:
+///
+/// - `mkdir` (0755), `symlink` (target `t`): after a success ALLOWED is removed again;
+/// - `unlink`: after a success ALLOWED is created again (empty);
+/// - `rename-from`: `rename(buffer, OTHER)`, then `rename(OTHER, ALLOWED)` after a success;
+/// - `rename-to`: `rename(OTHER, buffer)`, then `rename(ALLOWED, OTHER)` after a success;
+/// - `chmod` (0600), `chown` (65534:65534), `truncate` (length 0), `utimensat` (both times
+///   0.0), `setxattr` (`user.race` = `1`): nothing to undo.
+///
+/// The resets use separate, fixed buffers and are skipped when ALLOWED equals DENIED (a
+/// reset on a path swapped by another process could undo what the test looks for). OTHER is
+/// `-` when unused. Prints `ok N` and `failed F`, and exits 0; the test then looks at the
+/// denied objects.
+pub fn run_call(a: &mut Args) -> Result<(), Fail> {
+    let what = a.text("CALL")?;
+    let other = a.bytes("OTHER")?;
+    let allowed = a.bytes("ALLOWED")?;
+    let denied = a.bytes("DENIED")?;
+    let iterations = u64::try_from(a.int("ITERATIONS")?)
+        .map_err(|_| Fail::Usage("ITERATIONS: negative".into()))?;
+    a.done()?;
+    let c = |p: &[u8]| {
+        std::ffi::CString::new(p).map_err(|_| Fail::Usage("paths contain a NUL byte".into()))
+    };
+    let (other_c, allowed_c) = (c(&other)?, c(&allowed)?);
+    c(&denied)?;
+    let size = allowed.len().max(denied.len()) + 1;
+    let pad = |p: &[u8]| {
+        let mut v = p.to_vec();
+        v.resize(size, 0);
+        v
+    };
+    let (allowed_p, denied_p) = (pad(&allowed), pad(&denied));
+    let buf: Arc<Vec<AtomicU8>> = Arc::new(allowed_p.iter().map(|&b| AtomicU8::new(b)).collect());
+    let diff: Vec<(usize, u8, u8)> = allowed_p
+        .iter()
+        .zip(&denied_p)
+        .enumerate()
+        .filter(|(_, (x, y))| x != y)
+        .map(|(i, (&x, &y))| (i, x, y))
+        .collect();
+    let reset = !diff.is_empty();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = reset.then(|| {
+        let (buf, stop) = (Arc::clone(&buf), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for &(i, _, d) in &diff {
+                    buf[i].store(d, Ordering::Relaxed);
+                }
+                for &(i, al, _) in &diff {
+                    buf[i].store(al, Ordering::Relaxed);
+                }
+            }
+        })
+    });
+    // AtomicU8 has the layout of u8, so the Vec's storage is the C string the kernel reads.
+    let path = addr(buf.as_slice());
+    let (fixed, oth) = (allowed_c.as_ptr() as usize, other_c.as_ptr() as usize);
+    let target = c"t".as_ptr() as usize;
+    let times = [0i64; 4];
+    let (xname, xval) = (c"user.race".as_ptr() as usize, c"1".as_ptr() as usize);
+    let (mut ok, mut failed) = (0u64, 0u64);
+    for _ in 0..iterations {
+        // SAFETY: `path` is a NUL-terminated buffer that lives until the thread is joined and
+        // changes only through atomic stores; the other pointers are C strings or arrays that
+        // live for the whole loop; the rest are integers.
+        let r = unsafe {
+            match what.as_str() {
+                "mkdir" => call(Some(libc::SYS_mkdir), &[path, 0o755]),
+                "symlink" => call(Some(libc::SYS_symlink), &[target, path]),
+                "unlink" => call(Some(libc::SYS_unlink), &[path]),
+                "rename-from" => call(Some(libc::SYS_rename), &[path, oth]),
+                "rename-to" => call(Some(libc::SYS_rename), &[oth, path]),
+                "chmod" => call(Some(libc::SYS_chmod), &[path, 0o600]),
+                "chown" => call(Some(libc::SYS_chown), &[path, 65534, 65534]),
+                "truncate" => call(Some(libc::SYS_truncate), &[path, 0]),
+                "utimensat" => call(
+                    Some(libc::SYS_utimensat),
+                    &[w(libc::AT_FDCWD.into()), path, addr(&times), 0],
+                ),
+                "setxattr" => call(Some(libc::SYS_setxattr), &[path, xname, xval, 1, 0]),
+                _ => return Err(Fail::Usage(format!("CALL: unknown: {what}"))),
+            }
+        };
+        if r.is_err() {
+            failed += 1;
+            continue;
+        }
+        ok += 1;
+        if !reset {
+            continue;
+        }
+        // SAFETY: as above; these buffers are fixed.
+        let _ = unsafe {
+            match what.as_str() {
+                "mkdir" => call(Some(libc::SYS_rmdir), &[fixed]),
+                "symlink" => call(Some(libc::SYS_unlink), &[fixed]),
+                "unlink" => call(
+                    Some(libc::SYS_open),
+                    &[
+                        fixed,
+                        w((libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC).into()),
+                        0o644,
+                    ],
+                )
+                .map(|fd| libc::close(libc::c_int::try_from(fd).unwrap_or(-1)).into()),
+                "rename-from" => call(Some(libc::SYS_rename), &[oth, fixed]),
+                "rename-to" => call(Some(libc::SYS_rename), &[fixed, oth]),
+                _ => Ok(0),
+            }
+        };
+    }
+    stop.store(true, Ordering::Relaxed);
+    if let Some(f) = flipper {
+        let _ = f.join();
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "ok {ok}\nfailed {failed}");
+    let _ = out.flush();
+    Ok(())
+}
+
+/// `race-swap A B STOP`: exchanges the entries A and B (`renameat2(RENAME_EXCHANGE)`) as fast
+/// as it can until the file STOP exists (looked at every 256 swaps); prints `swaps N`.
+pub fn run_swap(a: &mut Args) -> Result<(), Fail> {
+    let c = |p: Vec<u8>| {
+        std::ffi::CString::new(p).map_err(|_| Fail::Usage("paths contain a NUL byte".into()))
+    };
+    let x = c(a.bytes("A")?)?;
+    let y = c(a.bytes("B")?)?;
+    let stop = a.bytes("STOP")?;
+    a.done()?;
+    let mut swaps = 0u64;
+    loop {
+        for _ in 0..256 {
+            // SAFETY: two C strings that live for the call, and integers (RENAME_EXCHANGE 2).
+            let r = unsafe {
+                call(
+                    Some(libc::SYS_renameat2),
+                    &[
+                        w(libc::AT_FDCWD.into()),
+                        x.as_ptr() as usize,
+                        w(libc::AT_FDCWD.into()),
+                        y.as_ptr() as usize,
+                        2,
+                    ],
+                )
+            };
+            swaps += u64::from(r.is_ok());
+        }
+        if id_of(&stop).is_some() {
+            break;
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "swaps {swaps}");
+    let _ = out.flush();
+    Ok(())
+}
