@@ -713,6 +713,13 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
         match name {
             "kill" | "tkill" => {
                 plan.rule(&[int(0, Cmp::Eq, sup), int(1, Cmp::Ne, chld)], esrch)?;
+                if name == "kill" {
+                    // kill(-pgid) signals a process group, which the supervisor leads when a
+                    // shell started it; kill(-1) every process the caller may signal.
+                    for group in [u64::from(ctx.opts.supervisor.wrapping_neg()), 0xffff_ffff] {
+                        plan.rule(&[int(0, Cmp::Eq, group), int(1, Cmp::Ne, chld)], esrch)?;
+                    }
+                }
                 plan.close(Then::Pass)?;
             }
             "tgkill" => {

@@ -639,7 +639,12 @@ fn restriction(
         let sigchld = c.signal("SIGCHLD");
         let not_sigchld = |sig: u32| Some(sig) != sigchld;
         let hit = match name {
-            "kill" | "tkill" => int(args, 0) == sup && not_sigchld(int(args, 1)),
+            "tkill" => int(args, 0) == sup && not_sigchld(int(args, 1)),
+            // Also kill(-pgid) of the group the supervisor leads, and kill(-1).
+            "kill" => {
+                let pid = int(args, 0);
+                [sup, sup.wrapping_neg(), u32::MAX].contains(&pid) && not_sigchld(int(args, 1))
+            }
             // tid (a1) as required, and tgid (a0) as recommended.
             "tgkill" => (int(args, 1) == sup || int(args, 0) == sup) && not_sigchld(int(args, 2)),
             "pidfd_send_signal" => {
@@ -941,6 +946,8 @@ mod tests {
             0,
             u64::from(SUP) | 1 << 32,
             u64::MAX,
+            u64::from(SUP.wrapping_neg()),
+            u64::from(SUP.wrapping_neg()) | 1 << 32,
         ];
         let ids = [
             0,
@@ -1454,6 +1461,25 @@ mod tests {
             ),
             ("kill", "x86_64", [sup, 17, 0, 0, 0, 0], a),
             ("kill", "x86_64", [sup + 1, 15, 0, 0, 0, 0], a),
+            (
+                "kill",
+                "x86_64",
+                [u64::from(SUP.wrapping_neg()), 9, 0, 0, 0, 0],
+                Action::Errno(ESRCH),
+            ),
+            (
+                "kill",
+                "x86_64",
+                [u64::MAX, 9, 0, 0, 0, 0],
+                Action::Errno(ESRCH),
+            ),
+            ("kill", "x86_64", [0, 9, 0, 0, 0, 0], a),
+            (
+                "tkill",
+                "x86_64",
+                [u64::from(SUP.wrapping_neg()), 9, 0, 0, 0, 0],
+                a,
+            ),
             (
                 "tgkill",
                 "x86_64",
