@@ -21,6 +21,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod args;
+mod hostile;
 mod names;
 mod net;
 mod race;
@@ -185,6 +186,9 @@ network (FAMILY ADDR: inet IP:PORT | inet6 [IP]:PORT | unix PATH | unix-abstract
   sendto-null | connect-send FAMILY ADDR | sendmsg FAMILY ADDR | sendmsg-noname |
   recvmsg FAMILY ADDR | connect-family NUMBER | bind-family NUMBER
 race: race-open ALLOWED DENIED ITERATIONS
+hostile (see tests/probe/hostile.rs): bad-paths PATH | openat2-lie PATH | bad-addrs PORT DIR |
+  attack-supervisor PID | storm THREADS ITERS OK NO | kill-storm MS THREADS OK NO |
+  flat COUNT THREADS OK | deep-cwd DEPTH LEN OP...
 ";
 
 fn main() {
@@ -283,6 +287,9 @@ fn dispatch(name: &str, a: &mut Args) -> Result<Outcome, Fail> {
     }
     if let Some(o) = net::dispatch(name, a)? {
         return Ok(o);
+    }
+    if hostile::dispatch(name, a)? {
+        std::process::exit(0);
     }
     if name == "race-open" {
         race::run(a)?;
