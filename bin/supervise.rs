@@ -1086,6 +1086,12 @@ impl Supervisor {
             // via /proc/self/fd) is checked again against the object's real path.
             return Reply::Answer(Answer::Continue);
         }
+        if is_own_proc(canonical) {
+            // SECURITY: the supervisor may open its own /proc entries (mem, fd/*, environ)
+            // whatever its dumpable flag; opened for a tracee, they would hand it the
+            // supervisor's memory and descriptors. The kernel refuses them to tracees (EACCES).
+            return Reply::Answer(Answer::Errno(Errno(e::EACCES)));
+        }
         // Every lookup starts at the tracee's root, so that a chrooted tracee (-C) opens what
         // it named: the descriptor the canonical path was resolved from, if one was opened.
         let root = match root.map_or_else(|| open_root(tracee.tid), Ok) {
@@ -1425,6 +1431,20 @@ struct ResolveAt<'a> {
     resolve: u64,
     /// Whether the final symlink was followed for the check.
     follow: syd_core::syscall::Follow,
+}
+
+/// Whether the canonical path `p` is the supervisor's own `/proc/<pid>` directory or lies in
+/// it. Only the procfs at `/proc` is recognised: `mount` is denied to tracees, so another one
+/// exists only if it was mounted before.
+fn is_own_proc(p: &[u8]) -> bool {
+    if !p.starts_with(b"/proc/") {
+        return false;
+    }
+    let mut own = [0u8; 32];
+    let len = mem::fmt_proc(&mut own, sys::getpid(), b"");
+    let own = own.get(..len).unwrap_or(&[]);
+    p.strip_prefix(own)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
 }
 
 /// An `O_PATH` descriptor of the tracee's root (`/proc/<tid>/root`).
