@@ -1100,12 +1100,20 @@ impl Supervisor {
         };
         let rel = relative_cstr(canonical);
         // FIFOs would block the supervisor in open(2): let the kernel open them.
-        if let Ok(st) = sys::fstatat(Some(&root), &rel, 0) {
-            if st.mode & libc::S_IFMT == libc::S_IFIFO {
-                // SECURITY: a FIFO was checked; the race remains for this open only.
-                return Reply::Answer(Answer::Continue);
-            }
+        let kind = sys::fstatat(Some(&root), &rel, 0)
+            .ok()
+            .map(|st| st.mode & libc::S_IFMT);
+        if kind == Some(libc::S_IFIFO) {
+            // SECURITY: a FIFO was checked; the race remains for this open only.
+            return Reply::Answer(Answer::Continue);
         }
+        // SECURITY: a FIFO renamed over the checked file right after this check would block
+        // the supervisor in open(2) until a peer comes, stalling every sandboxed task. Regular
+        // files, directories and new files are opened O_NONBLOCK, which changes nothing for
+        // them (but a lease: EAGAIN instead of waiting for its break), and the flag is taken
+        // off again before the tracee gets the descriptor.
+        let nonblock = flags & libc::O_NONBLOCK == 0
+            && matches!(kind, None | Some(libc::S_IFREG | libc::S_IFDIR));
         let dir = match &at {
             None => None,
             Some(a) => match open_base(tracee, a.base) {
@@ -1136,9 +1144,14 @@ impl Supervisor {
         let saved = creds.as_ref().map(|c| c.enter(self.caps));
         // The umask only matters to a creating open.
         let old_umask = creating.then(|| sys::umask(umask));
+        let open_flags = if nonblock {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags
+        };
         let how = |resolve: u64| sys::OpenHow {
-            // flags is a non-negative int here: masked with the valid flags above.
-            flags: (flags | libc::O_CLOEXEC) as u32 as u64,
+            // open_flags is a non-negative int here: masked with the valid flags above.
+            flags: (open_flags | libc::O_CLOEXEC) as u32 as u64,
             mode: if creating { u64::from(mode) } else { 0 },
             resolve,
         };
@@ -1149,7 +1162,7 @@ impl Supervisor {
             },
             // Magic links under /proc name the tracee's own files: follow them.
             _ if canonical.starts_with(b"/proc/") => {
-                sys::openat(Some(&root), &rel, flags | libc::O_CLOEXEC, mode)
+                sys::openat(Some(&root), &rel, open_flags | libc::O_CLOEXEC, mode)
             }
             // SECURITY: the canonical path has no symlinks left (but a final one that is not
             // followed): any symlink swapped in after the check makes the open fail.
@@ -1167,8 +1180,18 @@ impl Supervisor {
         }
         let fd = match r {
             Ok(fd) => fd,
+            // A FIFO swapped in, with no reader for a write-only open: what an open of it
+            // interrupted by a signal says.
+            Err(Errno(libc::ENXIO)) if nonblock => {
+                return Reply::Answer(Answer::Errno(Errno(libc::EINTR)))
+            }
             Err(err) => return Reply::Answer(Answer::Errno(err)),
         };
+        if nonblock {
+            // The status flags the tracee asked for (without O_NONBLOCK); a read-only open
+            // of a FIFO swapped in then reads as one whose writer left.
+            let _ = sys::set_status_flags(&fd, flags);
+        }
         if let Some(a) = &at {
             // SECURITY: the kernel's resolution (RESOLVE_* flags) must have reached the object
             // that was checked; anything else (a race, a rule the check did not model) is

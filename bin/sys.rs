@@ -1025,6 +1025,13 @@ pub fn set_no_new_privs() -> Result<(), Errno> {
     cvt(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
 }
 
+/// Sets the file status flags of `fd` (`fcntl(F_SETFL)`: `O_APPEND`, `O_NONBLOCK`, `O_ASYNC`,
+/// `O_DIRECT`, `O_NOATIME`; the others are ignored). Errors: those of fcntl(2).
+pub fn set_status_flags(fd: &Fd, flags: c_int) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::fcntl(fd.raw(), libc::F_SETFL, flags) }).map(drop)
+}
+
 /// `CAP_SYS_PTRACE` (linux/capability.h).
 pub const CAP_SYS_PTRACE: u32 = 19;
 

@@ -800,3 +800,45 @@ fn a_million_notifications_leave_syd_flat() {
         "VmRSS grew by more than 256 KiB: {samples:?} (at, fds, KiB)"
     );
 }
+
+#[test]
+fn a_fifo_swapped_in_after_the_check_does_not_block_syd() {
+    if !require_kernel() {
+        return;
+    }
+    // The supervisor opens the checked path itself; a FIFO renamed over it in between would
+    // block that open (and with it every sandboxed task) until a peer comes. Reads are
+    // emulated under read sandboxing, where renames are not routed and swap fastest.
+    let t = Tree::empty("fifo");
+    let allow_write = format!("allowlist/write+{}/***", t.s());
+    let runs: [(&str, Vec<&str>); 2] = [
+        (
+            "r",
+            vec![
+                "-m",
+                "core/sandbox/write:off",
+                "-m",
+                "core/sandbox/read:deny",
+                "-m",
+                "allowlist/read+/***",
+            ],
+        ),
+        (
+            "w",
+            vec!["-m", "core/sandbox/write:deny", "-m", &allow_write],
+        ),
+    ];
+    for (mode, magic) in runs {
+        let mut args = magic.clone();
+        let dir = t.s();
+        let iters = if mode == "r" { "3000" } else { "1000" };
+        args.extend(["--", probe_path(), "fifo-race", &dir, iters, mode]);
+        let out = syd(&args).timeout(LIMIT).run();
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{mode}: {out:?}");
+        assert!(lines[0].starts_with("opened "), "{mode}: {out:?}");
+        assert!(lines[0].contains(" other 0 "), "{mode}: {out:?}");
+        assert!(lines[1].starts_with("last ok "), "{mode}: {out:?}");
+        assert_eq!(out.code(), Some(0), "{mode}: {out:?}");
+    }
+}

@@ -11,6 +11,7 @@
 //! kill-storm MS THREADS OK NO    storm processes SIGKILLed at random for MS milliseconds
 //! flat COUNT THREADS OK          COUNT stats, pausing at 0, 10%, 50% and 100% for the test
 //! deep-cwd DEPTH LEN OPS...      mkdir+chdir DEPTH components of LEN bytes, then OPS
+//! fifo-race DIR ITERS r|w        opens of a path swapped between a file and a FIFO
 //! ```
 //!
 //! Each line names the case and ends with `ok <ret>` or `err <ERRNO>`; the test compares the
@@ -21,6 +22,7 @@
 
 use std::ffi::CString;
 use std::io::{BufRead, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -982,6 +984,105 @@ fn deep_cwd(a: &mut Args) -> Result<(), Fail> {
     Ok(())
 }
 
+/// Does nothing: SIGALRM only has to interrupt a blocking call.
+extern "C" fn on_alarm(_: libc::c_int) {}
+
+/// `fifo-race DIR ITERS r|w`: one thread swaps `DIR/target` between a regular file and a FIFO
+/// (renameat2 RENAME_EXCHANGE with `DIR/other`) while the main thread opens `DIR/target`
+/// read-only (`r`) or write-only (`w`) ITERS times; a 2 ms interval timer interrupts the opens that wait for a writer.
+/// Then, without the timer, one more open of the regular file: a supervisor stuck in its own
+/// open of the FIFO never answers it. Prints `opened N interrupted M other K` and `last RESULT`.
+fn fifo_race(a: &mut Args) -> Result<(), Fail> {
+    let dir = a.bytes("DIR")?;
+    let iters = u64::try_from(a.int("ITERS")?).unwrap_or(0);
+    let how = if a.text("MODE")? == "w" {
+        "open-w"
+    } else {
+        "open-r"
+    };
+    a.done()?;
+    let path = |name: &str| {
+        let mut p = dir.clone();
+        p.extend_from_slice(b"/");
+        p.extend_from_slice(name.as_bytes());
+        CString::new(p).unwrap()
+    };
+    let (target, other, plain) = (path("target"), path("other"), path("plain"));
+    for (p, fifo) in [(&target, false), (&other, true), (&plain, false)] {
+        let c = std::path::Path::new(std::ffi::OsStr::from_bytes(p.as_bytes()));
+        let _ = std::fs::remove_file(c);
+        if fifo {
+            // SAFETY: a live string.
+            if unsafe { libc::mkfifo(p.as_ptr(), 0o600) } != 0 {
+                return Err(Fail::Setup("mkfifo".into(), crate::errno()));
+            }
+        } else {
+            std::fs::write(c, "x")
+                .map_err(|e| Fail::Setup("create".into(), e.raw_os_error().unwrap_or(0)))?;
+        }
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (stop, t, o) = (stop.clone(), target.clone(), other.clone());
+        std::thread::spawn(move || {
+            let cwd = w(libc::AT_FDCWD.into());
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                swaps += 1;
+                // SAFETY: live strings; RENAME_EXCHANGE (2) swaps the two names atomically.
+                let _ = unsafe {
+                    call(
+                        Some(libc::SYS_renameat2),
+                        &[
+                            cwd,
+                            addr(t.as_bytes_with_nul()),
+                            cwd,
+                            addr(o.as_bytes_with_nul()),
+                            2,
+                        ],
+                    )
+                };
+            }
+            swaps
+        })
+    };
+    // Let the swapper start.
+    std::thread::sleep(Duration::from_millis(20));
+    // SAFETY: a handler that does nothing, installed without SA_RESTART.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_alarm as *const () as usize;
+        libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut());
+    }
+    let timer = |us: i64| {
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: us,
+        };
+        let it = libc::itimerval {
+            it_interval: tv,
+            it_value: tv,
+        };
+        // SAFETY: a live itimerval.
+        unsafe { libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()) };
+    };
+    timer(2000);
+    let (mut opened, mut interrupted, mut other_errors) = (0u64, 0u64, 0u64);
+    for _ in 0..iters {
+        match path_call(how, target.as_ptr() as usize) {
+            Ok(_) => opened += 1,
+            Err(libc::EINTR) => interrupted += 1,
+            Err(_) => other_errors += 1,
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap_or(0);
+    timer(0);
+    println!("opened {opened} interrupted {interrupted} other {other_errors} swaps {swaps}");
+    line("last", path_call(how, plain.as_ptr() as usize));
+    Ok(())
+}
+
 /// Runs the hostile subcommand `name`, if it is one; `Ok(false)` otherwise.
 pub fn dispatch(name: &str, a: &mut Args) -> Result<bool, Fail> {
     match name {
@@ -993,6 +1094,7 @@ pub fn dispatch(name: &str, a: &mut Args) -> Result<bool, Fail> {
         "kill-storm" => kill_storm(a)?,
         "flat" => flat(a)?,
         "deep-cwd" => deep_cwd(a)?,
+        "fifo-race" => fifo_race(a)?,
         _ => return Ok(false),
     }
     Ok(true)
