@@ -842,3 +842,46 @@ fn a_fifo_swapped_in_after_the_check_does_not_block_syd() {
         assert_eq!(out.code(), Some(0), "{mode}: {out:?}");
     }
 }
+
+#[test]
+fn a_userfaultfd_page_cannot_stall_syds_reads() {
+    if !require_kernel() {
+        return;
+    }
+    // A path in a page registered with a userfaultfd that nobody serves: the supervisor's read
+    // of it would wait for ever (its other tracees with it). A userfaultfd that serves the
+    // kernel's faults is refused; a user-mode-only one leaves syd's read to fail (EFAULT).
+    let t = Tree::new("uffd");
+    let file = t.p("ok/file");
+    let magic = [
+        "-m",
+        "core/sandbox/write:off",
+        "-m",
+        "core/sandbox/read:deny",
+        "-m",
+        "allowlist/read+/***",
+    ];
+    let plain = common::probe(&["uffd-trap", &file, "kernel"])
+        .timeout(LIMIT)
+        .run();
+    if !common::skip_unless(
+        plain.stdout.starts_with("uffd ok"),
+        &format!("no userfaultfd here: {}", plain.stdout.trim()),
+    ) {
+        return;
+    }
+    for (mode, want) in [
+        ("kernel", &["uffd err EPERM"][..]),
+        ("user", &["uffd ok", "trap err EFAULT", "open ok"][..]),
+    ] {
+        let mut args = magic.to_vec();
+        args.extend(["--", probe_path(), "uffd-trap", &file, mode]);
+        let out = syd(&args).timeout(LIMIT).run();
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), want.len(), "{mode}: {out:?}");
+        for (line, start) in lines.iter().zip(want) {
+            assert!(line.starts_with(start), "{mode}: {out:?}");
+        }
+        assert_eq!(out.code(), Some(0), "{mode}: {out:?}");
+    }
+}

@@ -12,6 +12,7 @@
 //! flat COUNT THREADS OK          COUNT stats, pausing at 0, 10%, 50% and 100% for the test
 //! deep-cwd DEPTH LEN OPS...      mkdir+chdir DEPTH components of LEN bytes, then OPS
 //! fifo-race DIR ITERS r|w        opens of a path swapped between a file and a FIFO
+//! uffd-trap PATH kernel|user     a path in a page of a userfaultfd that nobody serves
 //! ```
 //!
 //! Each line names the case and ends with `ok <ret>` or `err <ERRNO>`; the test compares the
@@ -1083,6 +1084,78 @@ fn fifo_race(a: &mut Args) -> Result<(), Fail> {
     Ok(())
 }
 
+/// `uffd-trap PATH kernel|user`: registers a fresh page with a userfaultfd (from
+/// `/dev/userfaultfd`, or the userfaultfd(2) call; `user`: with `UFFD_USER_MODE_ONLY`, which
+/// leaves the kernel's own faults to fail with EFAULT) that nobody serves, passes that page as the path of a read-only
+/// open on another thread, then opens PATH. A supervisor that reads the page waits for the
+/// fault forever and never answers the second open. Prints `uffd RESULT`, `trap RESULT`
+/// (the first open, or `pending`) and `open RESULT`.
+fn uffd_trap(a: &mut Args) -> Result<(), Fail> {
+    let path = crate::args::cstring(&a.bytes("PATH")?, "PATH")?;
+    let user_mode_only = a.text("MODE")? == "user";
+    a.done()?;
+    let flags = w((libc::O_CLOEXEC | libc::O_NONBLOCK).into()) | usize::from(user_mode_only);
+    // SAFETY: a live string; integer arguments.
+    let uffd = unsafe {
+        call(
+            Some(libc::SYS_openat),
+            &[
+                w(libc::AT_FDCWD.into()),
+                addr(b"/dev/userfaultfd\0"),
+                w((libc::O_RDWR | libc::O_CLOEXEC).into()),
+            ],
+        )
+    }
+    // USERFAULTFD_IOC_NEW: _IO(0xAA, 0x00).
+    // SAFETY: integer arguments.
+    .and_then(|dev| unsafe { call(Some(libc::SYS_ioctl), &[w(dev), 0xAA00, flags]) })
+    // SAFETY: integer arguments.
+    .or_else(|_| unsafe { call(Some(libc::SYS_userfaultfd), &[flags]) });
+    line("uffd", uffd);
+    let Ok(uffd) = uffd else {
+        return Ok(());
+    };
+    // struct uffdio_api { api = UFFD_API (0xAA), features, ioctls }: _IOWR(0xAA, 0x3F, 24).
+    let mut api = [0xAAu64, 0, 0];
+    // SAFETY: a live struct of the size the request encodes.
+    let r = unsafe {
+        call(
+            Some(libc::SYS_ioctl),
+            &[w(uffd), 0xc018_aa3f, addr_mut(&mut api)],
+        )
+    };
+    if let Err(e) = r {
+        return Err(Fail::Setup("UFFDIO_API".into(), e));
+    }
+    let page = map(1, libc::PROT_READ | libc::PROT_WRITE);
+    // struct uffdio_register { start, len, mode = MISSING (1), ioctls }: _IOWR(0xAA, 0x00, 32).
+    let mut reg = [page as u64, PAGE as u64, 1, 0];
+    // SAFETY: as above.
+    let r = unsafe {
+        call(
+            Some(libc::SYS_ioctl),
+            &[w(uffd), 0xc020_aa00, addr_mut(&mut reg)],
+        )
+    };
+    if let Err(e) = r {
+        return Err(Fail::Setup("UFFDIO_REGISTER".into(), e));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(path_call("open-r", page));
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    match rx.try_recv() {
+        Ok(r) => line("trap", r),
+        Err(_) => println!("trap pending"),
+    }
+    line("open", path_call("open-r", path.as_ptr() as usize));
+    // Exit at once: the trapped thread may still wait.
+    let _ = std::io::stdout().flush();
+    // SAFETY: ends the process; nothing is left to clean up.
+    unsafe { libc::_exit(0) }
+}
+
 /// Runs the hostile subcommand `name`, if it is one; `Ok(false)` otherwise.
 pub fn dispatch(name: &str, a: &mut Args) -> Result<bool, Fail> {
     match name {
@@ -1095,6 +1168,7 @@ pub fn dispatch(name: &str, a: &mut Args) -> Result<bool, Fail> {
         "flat" => flat(a)?,
         "deep-cwd" => deep_cwd(a)?,
         "fifo-race" => fifo_race(a)?,
+        "uffd-trap" => uffd_trap(a)?,
         _ => return Ok(false),
     }
     Ok(true)

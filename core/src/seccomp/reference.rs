@@ -453,6 +453,24 @@ fn decide(
     if (name == "open_by_handle_at" || name == "name_to_handle_at") && (r || w) {
         return Action::Errno(EPERM);
     }
+    // Project rule (the hardening issue): with a supervisor, a userfaultfd that serves the
+    // kernel's faults too (no UFFD_USER_MODE_ONLY, bit 0 of the flags) is refused.
+    if notify {
+        // _IO(0xAA, 0): mips and powerpc encode "no data" as 1 << 29.
+        let none = if arch.name.starts_with("mips") || arch.name.starts_with("ppc") {
+            0x2000_0000
+        } else {
+            0
+        };
+        let kernel_faults = match name {
+            "userfaultfd" => int(&args, 0) & 1 == 0,
+            "ioctl" => int(&args, 1) == none | 0xaa00 && int(&args, 2) & 1 == 0,
+            _ => false,
+        };
+        if kernel_faults {
+            return Action::Errno(EPERM);
+        }
+    }
     // 2: what the level does not permit.
     if level >= 1 && !level_permits(level, notify, arch, name, &args) {
         return Action::Errno(EPERM);
@@ -1062,6 +1080,12 @@ mod tests {
                 }
                 values.extend(EDGES);
                 at(1, &values, rng, &mut out);
+                // USERFAULTFD_IOC_NEW (both encodings) with and without UFFD_USER_MODE_ONLY.
+                for req in [0xaa00, 0x2000_aa00] {
+                    for flags in [0, 1, 0o2_000_000, 0o2_000_001, 1 << 32] {
+                        out.push([3, req, flags, 0, 0, 0]);
+                    }
+                }
             }
             n if n.starts_with("setres") => {
                 for &id in &ids {
