@@ -89,76 +89,7 @@ pub fn read(method: Method, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<usize
 
 fn read_proc(pid: Pid, addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     let fd = proc_mem(pid, false)?;
-    let n = sys::pread(&fd, buf, addr)?;
-    // /proc/PID/mem reads with FOLL_FORCE, so PROT_NONE pages too, which the kernel refuses
-    // the tracee itself (EFAULT): what it could not read is not read for it.
-    let len = u64::try_from(n).unwrap_or(u64::MAX);
-    match readable_prefix(pid, addr, len)? {
-        0 => Err(Errno(libc::EFAULT)),
-        r => Ok(usize::try_from(r).unwrap_or(n).min(n)),
-    }
-}
-
-/// How many of the `len` bytes at `addr` lie in mappings the tracee may read, from the start:
-/// the `r` bit of each line of `/proc/<pid>/maps` (sorted by address) that covers them.
-fn readable_prefix(pid: Pid, addr: u64, len: u64) -> Result<u64, Errno> {
-    let mut path = [0u8; 32];
-    let n = fmt_proc(&mut path, pid, b"/maps");
-    let c = CStr::from_bytes_with_nul(path.get(..=n).unwrap_or(&[])).map_err(|_| Errno(22))?;
-    let fd = sys::open(c, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
-    let end = addr.saturating_add(len);
-    // The first byte not yet known to be readable.
-    let mut at = addr;
-    // The start of the current line ("start-end perms ..."): its first 48 bytes are enough.
-    let mut head = [0u8; 48];
-    let mut head_len = 0;
-    let mut buf = [0u8; 4096];
-    loop {
-        let got = sys::read(&fd, &mut buf)?;
-        if got == 0 {
-            break;
-        }
-        for &b in buf.get(..got).unwrap_or(&[]) {
-            if b != b'\n' {
-                if let Some(slot) = head.get_mut(head_len) {
-                    *slot = b;
-                    head_len += 1;
-                }
-                continue;
-            }
-            let line = head.get(..head_len).unwrap_or(&[]);
-            head_len = 0;
-            let Some((start, stop, read)) = parse_maps_line(line) else {
-                continue;
-            };
-            if start > at {
-                // A hole (or an unreadable mapping) before the range continues.
-                return Ok(at - addr);
-            }
-            if stop > at {
-                if !read {
-                    return Ok(at - addr);
-                }
-                at = stop;
-            }
-            if at >= end {
-                return Ok(len);
-            }
-        }
-    }
-    Ok(at.min(end) - addr)
-}
-
-/// The start, end and read permission of a `/proc/PID/maps` line.
-fn parse_maps_line(line: &[u8]) -> Option<(u64, u64, bool)> {
-    let mut words = line.split(|&b| b == b' ');
-    let range = words.next()?;
-    let perms = words.next()?;
-    let dash = range.iter().position(|&b| b == b'-')?;
-    let hex = |h: &[u8]| u64::from_str_radix(core::str::from_utf8(h).ok()?, 16).ok();
-    let start = hex(range.get(..dash)?)?;
-    let stop = hex(range.get(dash + 1..)?)?;
-    Some((start, stop, perms.first() == Some(&b'r')))
+    sys::pread(&fd, buf, addr)
 }
 
 /// Reads exactly `buf.len()` bytes at `addr`. Errors: EFAULT when not all of it is readable.
