@@ -431,19 +431,29 @@ fn a_cwd_deeper_than_path_max_gets_enametoolong_and_nothing_hangs() {
     assert_eq!(out.code(), Some(0), "{out:?}");
 }
 
-/// The entries of `/proc/<pid>/fd` that are no path (the listener, the signalfd, pipes).
+/// The entries of `/proc/<pid>/fd` that are anonymous inodes (the listener, the signalfd),
+/// once the listener is among them.
 fn anonymous_fds(pid: u32) -> Vec<String> {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
+    let mut listener = false;
+    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| {
             d.filter_map(|e| {
                 let e = e.ok()?;
                 let target = std::fs::read_link(e.path()).ok()?;
-                (!target.to_string_lossy().starts_with('/'))
+                let target = target.to_string_lossy();
+                listener |= target.contains("seccomp");
+                target
+                    .starts_with("anon_inode:")
                     .then(|| e.file_name().to_string_lossy().into_owned())
             })
             .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if listener {
+        fds
+    } else {
+        Vec::new()
+    }
 }
 
 #[test]
@@ -485,8 +495,9 @@ fn the_supervisor_cannot_be_attacked_from_inside() {
         ),
     ];
     for (what, args) in configs {
+        // The shell waits for a line: the test first lists syd's descriptors.
         let script =
-            "\"$0\" attack-supervisor $PPID; \"$0\" connect-dgram inet 127.0.0.1:9; exit 7";
+            "read x; \"$0\" attack-supervisor $PPID; \"$0\" connect-dgram inet 127.0.0.1:9; exit 7";
         let mut all = args.clone();
         all.extend(["--", "sh", "-c", script, probe_path()]);
         let mut r = syd(&all).timeout(LIMIT);
@@ -495,19 +506,22 @@ fn the_supervisor_cannot_be_attacked_from_inside() {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // The run is spawned by hand to learn syd's descriptors while it runs.
-        let child = r
+        let mut child = r
             .command()
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .process_group(0)
             .spawn()
             .unwrap();
         let syd_pid = child.id();
         let mut anon = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while anon.len() < 2 && Instant::now() < deadline {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while anon.is_empty() && Instant::now() < deadline {
             anon = anonymous_fds(syd_pid);
             std::thread::sleep(Duration::from_millis(5));
         }
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"go\n").unwrap();
+        drop(stdin);
         let out = wait_output(child, LIMIT);
         let got = cases(&out.stdout);
         let expect = [
@@ -521,6 +535,12 @@ fn the_supervisor_cannot_be_attacked_from_inside() {
             ("pidfd_send_signal-9", "err ESRCH"),
             ("pidfd_send_signal-15", "err ESRCH"),
             ("pidfd_send_signal-19", "err ESRCH"),
+            ("prlimit64-get", "err ESRCH"),
+            ("prlimit64-set", "err ESRCH"),
+            ("setpriority", "err ESRCH"),
+            ("sched_setaffinity", "err ESRCH"),
+            ("sched_setscheduler", "err ESRCH"),
+            ("ioprio_set", "err ESRCH"),
             ("kill-high", "err ESRCH"),
             ("kill-all", "err ESRCH"),
             ("kill-group", "err ESRCH"),

@@ -6,7 +6,7 @@
 //!                                or too long, for several routed calls: `CALL KIND RESULT` lines
 //! openat2-lie PATH               openat2 with lying sizes and unmapped `struct open_how`
 //! bad-addrs PORT DIR             lying socket addresses for connect, bind, sendto and sendmsg
-//! attack-supervisor PID          ptrace, signals, /proc/PID/{mem,fd/*}, process_vm_* on PID
+//! attack-supervisor PID          ptrace, signals, limits, /proc/PID/{mem,fd/*}, process_vm_*
 //! storm THREADS ITERS OK NO      THREADS threads, each ITERS rounds of notified calls
 //! kill-storm MS THREADS OK NO    storm processes SIGKILLed at random for MS milliseconds
 //! flat COUNT THREADS OK          COUNT stats, pausing at 0, 10%, 50% and 100% for the test
@@ -731,6 +731,56 @@ fn attack_supervisor(a: &mut Args) -> Result<(), Fail> {
             Some(libc::SYS_kill),
             &[p | (1 << 32), w(libc::SIGKILL.into())],
         )
+    });
+    // Limits and scheduling, each with what the supervisor has (harmless if it passes).
+    let mut lim = [0u64; 2];
+    // SAFETY: a live rlimit; NULL for the new limit.
+    let got = unsafe {
+        call(
+            Some(libc::SYS_prlimit64),
+            &[p, libc::RLIMIT_NOFILE as usize, 0, addr_mut(&mut lim)],
+        )
+    };
+    line("prlimit64-get", got);
+    if got.is_err() {
+        // SAFETY: as above, with the caller's own limit.
+        let _ = unsafe {
+            call(
+                Some(libc::SYS_prlimit64),
+                &[0, libc::RLIMIT_NOFILE as usize, 0, addr_mut(&mut lim)],
+            )
+        };
+    }
+    // SAFETY: a live rlimit to set.
+    line("prlimit64-set", unsafe {
+        call(
+            Some(libc::SYS_prlimit64),
+            &[p, libc::RLIMIT_NOFILE as usize, addr(&lim), 0],
+        )
+    });
+    // SAFETY: integer arguments only.
+    line("setpriority", unsafe {
+        call(Some(libc::SYS_setpriority), &[0, p, 0])
+    });
+    let all = [u64::MAX; 16];
+    // SAFETY: a live CPU mask of the size passed.
+    line("sched_setaffinity", unsafe {
+        call(
+            Some(libc::SYS_sched_setaffinity),
+            &[p, std::mem::size_of_val(&all), addr(&all)],
+        )
+    });
+    let param = [0i32; 1];
+    // SAFETY: a live sched_param.
+    line("sched_setscheduler", unsafe {
+        call(
+            Some(libc::SYS_sched_setscheduler),
+            &[p, libc::SCHED_OTHER as usize, addr(&param)],
+        )
+    });
+    // SAFETY: integer arguments only (IOPRIO_WHO_PROCESS, class best-effort level 4).
+    line("ioprio_set", unsafe {
+        call(Some(libc::SYS_ioprio_set), &[1, p, (2 << 13) | 4])
     });
     // Every process the caller may signal: signal 0, so that nothing is hit if it passes.
     // SAFETY: integer arguments only.

@@ -752,6 +752,19 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
                 plan.rule(&[int(0, Cmp::Eq, sup), int(2, Cmp::Ne, chld)], esrch)?;
                 plan.close(Then::Pass)?;
             }
+            // Limits and scheduling of a process by pid: RLIMIT_CPU or RLIMIT_NOFILE set low
+            // would kill or cripple the supervisor, SCHED_IDLE or nice 19 starve it.
+            "prlimit64" | "sched_setaffinity" | "sched_setscheduler" | "sched_setparam"
+            | "sched_setattr" => {
+                plan.rule(&[int(0, Cmp::Eq, sup)], esrch)?;
+                plan.close(Then::Pass)?;
+            }
+            // setpriority(PRIO_PROCESS = 0, pid), ioprio_set(IOPRIO_WHO_PROCESS = 1, pid).
+            "setpriority" | "ioprio_set" => {
+                let who = u64::from(name == "ioprio_set");
+                plan.rule(&[int(0, Cmp::Eq, who), int(1, Cmp::Eq, sup)], esrch)?;
+                plan.close(Then::Pass)?;
+            }
             "pidfd_send_signal" => {
                 let mut sigs: ArrayVec<u32, 32> =
                     PIDFD_SIGNALS.iter().filter_map(|s| c.signal(s)).collect();

@@ -663,6 +663,12 @@ fn restriction(
                 let pid = int(args, 0);
                 [sup, sup.wrapping_neg(), u32::MAX].contains(&pid) && not_sigchld(int(args, 1))
             }
+            // Project rule: no limits or scheduling changes of the supervisor by pid.
+            "prlimit64" | "sched_setaffinity" | "sched_setscheduler" | "sched_setparam"
+            | "sched_setattr" => int(args, 0) == sup,
+            // PRIO_PROCESS is 0, IOPRIO_WHO_PROCESS 1.
+            "setpriority" => int(args, 0) == 0 && int(args, 1) == sup,
+            "ioprio_set" => int(args, 0) == 1 && int(args, 1) == sup,
             // tid (a1) as required, and tgid (a0) as recommended.
             "tgkill" => (int(args, 1) == sup || int(args, 0) == sup) && not_sigchld(int(args, 2)),
             "pidfd_send_signal" => {
@@ -1142,6 +1148,15 @@ mod tests {
                 }
             }
             "pidfd_send_signal" => at(1, &signals, rng, &mut out),
+            "prlimit64" | "sched_setaffinity" | "sched_setscheduler" | "sched_setparam"
+            | "sched_setattr" => at(0, &pids, rng, &mut out),
+            "setpriority" | "ioprio_set" => {
+                for which in [0, 1, 2, 1 << 32] {
+                    for pid in pids {
+                        out.push([which, pid, 0, 0, 0, 0]);
+                    }
+                }
+            }
             "socketcall" => {
                 let values: Vec<u64> = (0..=21).chain(EDGES).collect();
                 at(0, &values, rng, &mut out);
