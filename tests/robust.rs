@@ -864,7 +864,7 @@ fn a_fifo_swapped_in_after_the_check_does_not_block_syd() {
     for (mode, magic) in runs {
         let mut args = magic.clone();
         let dir = t.s();
-        let iters = if mode == "r" { "3000" } else { "1000" };
+        let iters = if mode == "r" { "3000" } else { "500" };
         args.extend(["--", probe_path(), "fifo-race", &dir, iters, mode]);
         let out = syd(&args).timeout(LIMIT).run();
         let lines: Vec<&str> = out.stdout.lines().collect();
