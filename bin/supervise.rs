@@ -1131,7 +1131,13 @@ impl Supervisor {
             &[]
         };
         let creds = match &self.caps {
-            Some(ours) if self.root => Creds::of(tracee.tid, status, ours, &self.user_ns),
+            Some(ours) if self.root => Creds::of(
+                tracee.tid,
+                status,
+                ours,
+                &self.user_ns,
+                canonical.starts_with(b"/proc/"),
+            ),
             _ => None,
         };
         let umask = if creating {
@@ -1791,8 +1797,8 @@ fn same_user_ns(tid: Pid, ours: &[u8]) -> bool {
 impl Creds {
     /// The identity of `tid`, or `None` when it is the supervisor's own (nothing to change).
     /// `s` is its `/proc/<tid>/status`, `ours` the supervisor's capabilities, `our_ns` its user
-    /// namespace link.
-    fn of(tid: Pid, s: &[u8], ours: &sys::Caps, our_ns: &[u8]) -> Option<Creds> {
+    /// namespace link. `in_proc`: the open is under `/proc`, where `CAP_SYS_PTRACE` counts.
+    fn of(tid: Pid, s: &[u8], ours: &sys::Caps, our_ns: &[u8], in_proc: bool) -> Option<Creds> {
         let field = |name: &[u8]| -> Option<&[u8]> {
             s.split(|&b| b == b'\n').find_map(|l| l.strip_prefix(name))
         };
@@ -1814,7 +1820,15 @@ impl Creds {
         } else {
             0
         };
-        if fsuid == 0 && fsgid == 0 && cap_eff == ours.effective {
+        // The command runs without CAP_SYS_PTRACE (bin/child.rs), which only the ptrace
+        // access checks of /proc/<pid> entries look at: elsewhere its absence is no reason to
+        // switch identities for every open.
+        let ptrace = if in_proc {
+            0
+        } else {
+            1u64 << sys::CAP_SYS_PTRACE
+        };
+        if fsuid == 0 && fsgid == 0 && cap_eff | ptrace == ours.effective | ptrace {
             return None;
         }
         let groups = field(b"Groups:")

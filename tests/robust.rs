@@ -587,6 +587,82 @@ fn the_supervisor_cannot_be_attacked_from_inside() {
     }
 }
 
+#[test]
+fn the_commands_cap_sys_ptrace_is_gone_for_syds_own_opens_too() {
+    if !require_kernel() || !common::skip_unless(common::is_root(), "needs a root command") {
+        return;
+    }
+    // Another non-dumpable root process (a second syd): the command, which lost
+    // CAP_SYS_PTRACE, may not open its mem or descriptors, whether the kernel opens them or
+    // the supervisor does for it (with the command's capabilities).
+    let mut other = Command::new(common::syd_path())
+        .args(["-m", "core/sandbox/write:deny", "--", "sleep", "10"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let other_pid = other.id();
+    let mut anon = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while anon.is_empty() && Instant::now() < deadline {
+        anon = anonymous_fds(other_pid);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = other_pid.to_string();
+    let configs: [(&str, &[&str]); 2] = [
+        (
+            "kernel opens",
+            &[
+                "-m",
+                "core/sandbox/write:off",
+                "-m",
+                "core/sandbox/network:deny",
+            ],
+        ),
+        (
+            "syd opens",
+            &[
+                "-m",
+                "core/sandbox/read:deny",
+                "-m",
+                "allowlist/read+/***",
+                "-m",
+                "core/sandbox/write:deny",
+                "-m",
+                "allowlist/write+/proc/***",
+            ],
+        ),
+    ];
+    let mut results = Vec::new();
+    for (what, magic) in configs {
+        let mut args = magic.to_vec();
+        args.extend(["--", probe_path(), "peek", &pid]);
+        results.push((what, syd(&args).timeout(LIMIT).run()));
+    }
+    kill_group(other_pid);
+    let _ = other.wait();
+    assert!(!anon.is_empty(), "no anonymous descriptor in the other syd");
+    for (what, out) in results {
+        let got = cases(&out.stdout);
+        assert_eq!(got["open-mem-r"], "err EACCES", "{what}: {out:?}");
+        assert_eq!(got["open-mem-rw"], "err EACCES", "{what}: {out:?}");
+        let entries = got
+            .keys()
+            .find_map(|k| k.strip_prefix("open-fd-entries opened=["))
+            .unwrap_or_else(|| panic!("{out:?}"));
+        for fd in &anon {
+            assert!(
+                !entries
+                    .trim_end_matches(']')
+                    .split(',')
+                    .any(|e| e.split(':').next() == Some(fd.as_str())),
+                "{what}: /proc/<other>/fd/{fd} opened: {out:?}"
+            );
+        }
+    }
+}
+
 /// Waits for a hand-spawned run with piped output, killing its group after `limit`.
 fn wait_output(mut child: std::process::Child, limit: Duration) -> Output {
     let mut stdout = child.stdout.take().unwrap();

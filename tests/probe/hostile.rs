@@ -7,6 +7,7 @@
 //! openat2-lie PATH               openat2 with lying sizes and unmapped `struct open_how`
 //! bad-addrs PORT DIR             lying socket addresses for connect, bind, sendto and sendmsg
 //! attack-supervisor PID          ptrace, signals, limits, /proc/PID/{mem,fd/*}, process_vm_*
+//! peek PID                       only the opens of /proc/PID/{mem,environ,fd,fd/*}
 //! storm THREADS ITERS OK NO      THREADS threads, each ITERS rounds of notified calls
 //! kill-storm MS THREADS OK NO    storm processes SIGKILLed at random for MS milliseconds
 //! flat COUNT THREADS OK          COUNT stats, pausing at 0, 10%, 50% and 100% for the test
@@ -611,65 +612,7 @@ fn attack_supervisor(a: &mut Args) -> Result<(), Fail> {
             &[p, addr(&local), 1, addr(&remote), 1, 0],
         )
     });
-    let open = |path: &str, flags: libc::c_int| {
-        let c = CString::new(path).unwrap();
-        // SAFETY: a live string.
-        let r = unsafe {
-            call(
-                Some(libc::SYS_openat),
-                &[
-                    w(libc::AT_FDCWD.into()),
-                    addr(c.as_bytes_with_nul()),
-                    w((flags | libc::O_CLOEXEC).into()),
-                ],
-            )
-        };
-        // A descriptor obtained is read from: the answer is what it gave.
-        r.and_then(|fd| {
-            let mut b = [0u8; 64];
-            // SAFETY: our descriptor and a live buffer.
-            let n = unsafe { call(Some(libc::SYS_read), &[w(fd), addr_mut(&mut b), b.len()]) };
-            // SAFETY: our descriptor.
-            unsafe { libc::close(fd as libc::c_int) };
-            n.or(Ok(fd))
-        })
-    };
-    line(
-        "open-mem-r",
-        open(&format!("/proc/{pid}/mem"), libc::O_RDONLY),
-    );
-    line(
-        "open-mem-rw",
-        open(&format!("/proc/{pid}/mem"), libc::O_RDWR),
-    );
-    line(
-        "open-environ",
-        open(&format!("/proc/{pid}/environ"), libc::O_RDONLY),
-    );
-    line(
-        "open-fd-dir",
-        open(
-            &format!("/proc/{pid}/fd"),
-            libc::O_RDONLY | libc::O_DIRECTORY,
-        ),
-    );
-    // The listener is one of the first descriptors: try them all, readable and as O_PATH.
-    let mut opened = Vec::new();
-    for fd in 0..16 {
-        for (how, flags) in [("r", libc::O_RDONLY), ("path", libc::O_PATH)] {
-            if let Ok(v) = open(&format!("/proc/{pid}/fd/{fd}"), flags) {
-                opened.push(format!("{fd}:{how}={v}"));
-            }
-        }
-    }
-    line(
-        &format!("open-fd-entries opened=[{}]", opened.join(",")),
-        if opened.is_empty() {
-            Err(libc::EACCES)
-        } else {
-            Ok(opened.len() as i64)
-        },
-    );
+    proc_opens(pid);
     // SAFETY: integer arguments.
     let pidfd = unsafe { call(Some(libc::SYS_pidfd_open), &[p, 0]) };
     line("pidfd_open", pidfd);
@@ -792,6 +735,77 @@ fn attack_supervisor(a: &mut Args) -> Result<(), Fail> {
     line("kill-group", unsafe {
         call(Some(libc::SYS_kill), &[w(-pid), w(libc::SIGKILL.into())])
     });
+    Ok(())
+}
+
+/// Opens `/proc/PID/{mem,environ,fd,fd/N}`, each read from if it opens: one line each.
+fn proc_opens(pid: i64) {
+    let open = |path: &str, flags: libc::c_int| {
+        let c = CString::new(path).unwrap();
+        // SAFETY: a live string.
+        let r = unsafe {
+            call(
+                Some(libc::SYS_openat),
+                &[
+                    w(libc::AT_FDCWD.into()),
+                    addr(c.as_bytes_with_nul()),
+                    w((flags | libc::O_CLOEXEC).into()),
+                ],
+            )
+        };
+        // A descriptor obtained is read from: the answer is what it gave.
+        r.and_then(|fd| {
+            let mut b = [0u8; 64];
+            // SAFETY: our descriptor and a live buffer.
+            let n = unsafe { call(Some(libc::SYS_read), &[w(fd), addr_mut(&mut b), b.len()]) };
+            // SAFETY: our descriptor.
+            unsafe { libc::close(fd as libc::c_int) };
+            n.or(Ok(fd))
+        })
+    };
+    line(
+        "open-mem-r",
+        open(&format!("/proc/{pid}/mem"), libc::O_RDONLY),
+    );
+    line(
+        "open-mem-rw",
+        open(&format!("/proc/{pid}/mem"), libc::O_RDWR),
+    );
+    line(
+        "open-environ",
+        open(&format!("/proc/{pid}/environ"), libc::O_RDONLY),
+    );
+    line(
+        "open-fd-dir",
+        open(
+            &format!("/proc/{pid}/fd"),
+            libc::O_RDONLY | libc::O_DIRECTORY,
+        ),
+    );
+    // The listener is one of the first descriptors: try them all, readable and as O_PATH.
+    let mut opened = Vec::new();
+    for fd in 0..16 {
+        for (how, flags) in [("r", libc::O_RDONLY), ("path", libc::O_PATH)] {
+            if let Ok(v) = open(&format!("/proc/{pid}/fd/{fd}"), flags) {
+                opened.push(format!("{fd}:{how}={v}"));
+            }
+        }
+    }
+    line(
+        &format!("open-fd-entries opened=[{}]", opened.join(",")),
+        if opened.is_empty() {
+            Err(libc::EACCES)
+        } else {
+            Ok(opened.len() as i64)
+        },
+    );
+}
+
+/// `peek PID`: only the /proc opens of `attack-supervisor`.
+fn peek(a: &mut Args) -> Result<(), Fail> {
+    let pid = crate::pid(a, "PID")?;
+    a.done()?;
+    proc_opens(pid);
     Ok(())
 }
 
@@ -1213,6 +1227,7 @@ pub fn dispatch(name: &str, a: &mut Args) -> Result<bool, Fail> {
         "openat2-lie" => openat2_lie(a)?,
         "bad-addrs" => bad_addrs(a)?,
         "attack-supervisor" => attack_supervisor(a)?,
+        "peek" => peek(a)?,
         "storm" => storm(a)?,
         "kill-storm" => kill_storm(a)?,
         "flat" => flat(a)?,

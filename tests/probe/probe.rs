@@ -187,7 +187,7 @@ network (FAMILY ADDR: inet IP:PORT | inet6 [IP]:PORT | unix PATH | unix-abstract
   recvmsg FAMILY ADDR | connect-family NUMBER | bind-family NUMBER
 race: race-open ALLOWED DENIED ITERATIONS
 hostile (see tests/probe/hostile.rs): bad-paths PATH | openat2-lie PATH | bad-addrs PORT DIR |
-  attack-supervisor PID | storm THREADS ITERS OK NO | kill-storm MS THREADS OK NO |
+  attack-supervisor PID | peek PID | storm THREADS ITERS OK NO | kill-storm MS THREADS OK NO |
   flat COUNT THREADS OK | deep-cwd DEPTH LEN OP... | fifo-race DIR ITERS r|w |
   uffd-trap PATH kernel|user
 ";
