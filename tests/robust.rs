@@ -499,17 +499,30 @@ fn the_supervisor_cannot_be_attacked_from_inside() {
             ],
         ),
     ];
-    for (what, args) in configs {
+    // As root, and as an ordinary user (whose signals, limits and /proc accesses reach
+    // processes of the same uid).
+    let users: &[bool] = if common::is_root() {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    for (&nobody, (what, args)) in users
+        .iter()
+        .flat_map(|u| configs.iter().map(move |c| (u, c)))
+    {
+        let what = format!("{what}{}", if nobody { " as nobody" } else { "" });
         // The shell waits for a line: the test first lists syd's descriptors.
         let script =
             "read x; \"$0\" attack-supervisor $PPID; \"$0\" connect-dgram inet 127.0.0.1:9; exit 7";
         let mut all = args.clone();
         all.extend(["--", "sh", "-c", script, probe_path()]);
         let mut r = syd(&all).timeout(LIMIT);
-        r.command()
-            .current_dir(&t.root)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        if nobody {
+            r = r.unprivileged();
+        } else {
+            r.command().current_dir(&t.root);
+        }
+        r.command().stdout(Stdio::piped()).stderr(Stdio::piped());
         // The run is spawned by hand to learn syd's descriptors while it runs.
         let mut child = r
             .command()
