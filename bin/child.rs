@@ -217,6 +217,9 @@ pub fn run(plan: &Plan, sock: Fd) -> ! {
     if let Err(e) = sys::set_no_new_privs() {
         fail(&sock, Step::NoNewPrivs, e);
     }
+    if plan.notify {
+        drop_ptrace_capability();
+    }
     let flags = if plan.notify {
         libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
     } else {
@@ -268,6 +271,27 @@ pub fn run(plan: &Plan, sock: Fd) -> ! {
     let _ = sys::write_raw(sys::STDERR, e.text().as_bytes());
     let _ = sys::write_raw(sys::STDERR, b")\n");
     sys::exit_now(1)
+}
+
+/// Drops `CAP_SYS_PTRACE` from every capability set and from the bounding set.
+///
+/// SECURITY: the supervisor is not dumpable, so the kernel lets a task reach its
+/// `/proc/<pid>/{mem,environ,fd/*}` only with `CAP_SYS_PTRACE` (ptrace, process_vm_* and
+/// pidfd_getfd are denied by the filter). A command run as root would hold it and could write
+/// the supervisor's memory. Dropping a capability needs no privilege; the bounding set (which
+/// needs `CAP_SETPCAP`, held by root) and `no_new_privs` keep an exec from granting it back.
+fn drop_ptrace_capability() {
+    let bit = 1u64 << sys::CAP_SYS_PTRACE;
+    let _ = sys::capbset_drop(sys::CAP_SYS_PTRACE);
+    if let Ok(c) = sys::capget() {
+        if (c.permitted | c.inheritable | c.effective) & bit != 0 {
+            let _ = sys::capset(&sys::Caps {
+                effective: c.effective & !bit,
+                permitted: c.permitted & !bit,
+                inheritable: c.inheritable & !bit,
+            });
+        }
+    }
 }
 
 fn fmt_errno(buf: &mut [u8], n: i32) -> usize {

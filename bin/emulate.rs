@@ -258,6 +258,7 @@ impl Supervisor {
         let identity = self.enter_tracee(
             tracee,
             matches!(emulate, Emulate::Mkdir(_) | Emulate::Mknod(_)),
+            false,
         );
         let r = if objects {
             // Not following a final symlink where the check did not: a symlink found there now
@@ -276,9 +277,14 @@ impl Supervisor {
     /// Takes on the identity of `tracee` for a call made for it (its fsuid, fsgid, groups and
     /// effective capabilities when syd runs as root; with `creating`, its umask, from
     /// `/proc/<tid>/status`, read once). [`Identity::leave`] restores the supervisor's.
-    pub(super) fn enter_tracee(&mut self, tracee: &Tracee, creating: bool) -> Identity {
+    pub(super) fn enter_tracee(
+        &mut self,
+        tracee: &Tracee,
+        creating: bool,
+        in_proc: bool,
+    ) -> Identity {
         // The identity is remembered per thread; the umask is read for creating calls only.
-        let (creds, umask) = self.identity(tracee.tid, creating);
+        let (creds, umask) = self.identity(tracee.tid, creating, in_proc);
         Identity {
             saved: creds.as_ref().map(|c| c.enter(self.caps)),
             umask: creating.then(|| sys::umask(umask)),

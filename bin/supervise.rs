@@ -394,11 +394,15 @@ impl Supervisor {
     /// umask (else 0). One read of `/proc/<tid>/status` serves both; the identity is
     /// remembered in the thread's entry, the umask is read each time it is asked for (threads
     /// share it and umask(2) is not routed).
-    fn identity(&mut self, tid: Pid, umask: bool) -> (Option<Creds>, u32) {
+    ///
+    /// `in_proc`: the call reaches a `/proc/<pid>` entry, whose ptrace access check looks at
+    /// CAP_SYS_PTRACE (which the command lacks: bin/child.rs); such an identity is computed
+    /// afresh, not remembered.
+    fn identity(&mut self, tid: Pid, umask: bool, in_proc: bool) -> (Option<Creds>, u32) {
         let cached = self
             .tids
             .get(&tid.0)
-            .filter(|_| self.root)
+            .filter(|_| self.root && !in_proc)
             .and_then(|t| t.creds.clone());
         if !umask {
             if let Some(c) = cached {
@@ -414,8 +418,8 @@ impl Supervisor {
         let creds = match (&self.caps, cached) {
             (_, Some(c)) => c,
             (Some(ours), None) if self.root => {
-                let c = Creds::of(tid, status, ours, &self.user_ns);
-                if len > 0 {
+                let c = Creds::of(tid, status, ours, &self.user_ns, in_proc);
+                if len > 0 && !in_proc {
                     if let Some(t) = self.tids.get_mut(&tid.0) {
                         t.creds = Some(c.clone());
                     }
@@ -1162,6 +1166,12 @@ impl Supervisor {
             // via /proc/self/fd) is checked again against the object's real path.
             return Reply::Answer(Answer::Continue);
         }
+        if is_own_proc(canonical) {
+            // SECURITY: the supervisor may open its own /proc entries (mem, fd/*, environ)
+            // whatever its dumpable flag; opened for a tracee, they would hand it the
+            // supervisor's memory and descriptors. The kernel refuses them to tracees (EACCES).
+            return Reply::Answer(Answer::Errno(Errno(e::EACCES)));
+        }
         // Every lookup starts at the tracee's root, so that a chrooted tracee (-C) opens what
         // it named: the descriptor the canonical path was resolved from, if one was opened.
         let root = match root.map_or_else(|| open_root(tracee.tid), Ok) {
@@ -1177,12 +1187,17 @@ impl Supervisor {
                 .ok()
                 .map(|st| st.mode & libc::S_IFMT),
         };
-        if let Some(kind) = kind {
-            if kind == libc::S_IFIFO {
-                // SECURITY: a FIFO was checked; the race remains for this open only.
-                return Reply::Answer(Answer::Continue);
-            }
+        if kind == Some(libc::S_IFIFO) {
+            // SECURITY: a FIFO was checked; the race remains for this open only.
+            return Reply::Answer(Answer::Continue);
         }
+        // SECURITY: a FIFO renamed over the checked file right after this check would block
+        // the supervisor in open(2) until a peer comes, stalling every sandboxed task. Regular
+        // files, directories and new files are opened O_NONBLOCK, which changes nothing for
+        // them (but a lease: EAGAIN instead of waiting for its break), and the flag is taken
+        // off again before the tracee gets the descriptor.
+        let nonblock = flags & libc::O_NONBLOCK == 0
+            && matches!(kind, None | Some(libc::S_IFREG | libc::S_IFDIR));
         let dir = match &at {
             None => None,
             Some(a) => match open_base(tracee, a.base) {
@@ -1194,10 +1209,15 @@ impl Supervisor {
         // Bits the kernel ignores in open(2) but openat2(2) refuses.
         let flags = flags & VALID_OPEN_FLAGS;
         // The umask only matters to a creating open.
-        let identity = self.enter_tracee(tracee, creating);
+        let identity = self.enter_tracee(tracee, creating, canonical.starts_with(b"/proc/"));
+        let open_flags = if nonblock {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags
+        };
         let how = |resolve: u64| sys::OpenHow {
-            // flags is a non-negative int here: masked with the valid flags above.
-            flags: (flags | libc::O_CLOEXEC) as u32 as u64,
+            // open_flags is a non-negative int here: masked with the valid flags above.
+            flags: (open_flags | libc::O_CLOEXEC) as u32 as u64,
             mode: if creating { u64::from(mode) } else { 0 },
             resolve,
         };
@@ -1208,7 +1228,7 @@ impl Supervisor {
             },
             // Magic links under /proc name the tracee's own files: follow them.
             _ if canonical.starts_with(b"/proc/") => {
-                sys::openat(Some(&root), &rel, flags | libc::O_CLOEXEC, mode)
+                sys::openat(Some(&root), &rel, open_flags | libc::O_CLOEXEC, mode)
             }
             // SECURITY: the canonical path has no symlinks left (but a final one that is not
             // followed): any symlink swapped in after the check makes the open fail.
@@ -1221,8 +1241,18 @@ impl Supervisor {
         identity.leave();
         let fd = match r {
             Ok(fd) => fd,
+            // A FIFO swapped in, with no reader for a write-only open: what an open of it
+            // interrupted by a signal says.
+            Err(Errno(libc::ENXIO)) if nonblock => {
+                return Reply::Answer(Answer::Errno(Errno(libc::EINTR)))
+            }
             Err(err) => return Reply::Answer(Answer::Errno(err)),
         };
+        if nonblock {
+            // The status flags the tracee asked for (without O_NONBLOCK); a read-only open
+            // of a FIFO swapped in then reads as one whose writer left.
+            let _ = sys::set_status_flags(&fd, flags);
+        }
         if let Some(a) = &at {
             // SECURITY: the kernel's resolution (RESOLVE_* flags) must have reached the object
             // that was checked; anything else (a race, a rule the check did not model) is
@@ -1436,6 +1466,20 @@ struct ResolveAt<'a> {
     resolve: u64,
     /// Whether the final symlink was followed for the check.
     follow: syd_core::syscall::Follow,
+}
+
+/// Whether the canonical path `p` is the supervisor's own `/proc/<pid>` directory or lies in
+/// it. Only the procfs at `/proc` is recognised: `mount` is denied to tracees, so another one
+/// exists only if it was mounted before.
+fn is_own_proc(p: &[u8]) -> bool {
+    if !p.starts_with(b"/proc/") {
+        return false;
+    }
+    let mut own = [0u8; 32];
+    let len = mem::fmt_proc(&mut own, sys::getpid(), b"");
+    let own = own.get(..len).unwrap_or(&[]);
+    p.strip_prefix(own)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
 }
 
 /// An `O_PATH` descriptor of the tracee's root (`/proc/<tid>/root`).
@@ -1760,8 +1804,8 @@ fn same_user_ns(tid: Pid, ours: &[u8]) -> bool {
 impl Creds {
     /// The identity of `tid`, or `None` when it is the supervisor's own (nothing to change).
     /// `s` is its `/proc/<tid>/status`, `ours` the supervisor's capabilities, `our_ns` its user
-    /// namespace link.
-    fn of(tid: Pid, s: &[u8], ours: &sys::Caps, our_ns: &[u8]) -> Option<Creds> {
+    /// namespace link. `in_proc`: the open is under `/proc`, where `CAP_SYS_PTRACE` counts.
+    fn of(tid: Pid, s: &[u8], ours: &sys::Caps, our_ns: &[u8], in_proc: bool) -> Option<Creds> {
         let field = |name: &[u8]| -> Option<&[u8]> {
             s.split(|&b| b == b'\n').find_map(|l| l.strip_prefix(name))
         };
@@ -1783,7 +1827,15 @@ impl Creds {
         } else {
             0
         };
-        if fsuid == 0 && fsgid == 0 && cap_eff == ours.effective {
+        // The command runs without CAP_SYS_PTRACE (bin/child.rs), which only the ptrace
+        // access checks of /proc/<pid> entries look at: elsewhere its absence is no reason to
+        // switch identities for every open.
+        let ptrace = if in_proc {
+            0
+        } else {
+            1u64 << sys::CAP_SYS_PTRACE
+        };
+        if fsuid == 0 && fsgid == 0 && cap_eff | ptrace == ours.effective | ptrace {
             return None;
         }
         let groups = field(b"Groups:")
@@ -1851,7 +1903,7 @@ impl Supervisor {
         if status.is_empty() {
             return Err(Errno(e::ESRCH));
         }
-        Ok(Creds::of(tracee.tid, status, &ours, &self.user_ns))
+        Ok(Creds::of(tracee.tid, status, &ours, &self.user_ns, false))
     }
 }
 

@@ -1171,6 +1171,16 @@ pub fn set_no_new_privs() -> Result<(), Errno> {
     cvt(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
 }
 
+/// `CAP_SYS_PTRACE` (linux/capability.h).
+pub const CAP_SYS_PTRACE: u32 = 19;
+
+/// Removes capability `cap` from the bounding set (`prctl(PR_CAPBSET_DROP)`), so that no later
+/// exec grants it. Errors: EPERM without `CAP_SETPCAP`, EINVAL for an unknown capability.
+pub fn capbset_drop(cap: u32) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    cvt(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) }).map(drop)
+}
+
 /// Makes the process non-dumpable (`prctl(PR_SET_DUMPABLE, 0)`): no core dumps, and only root
 /// may ptrace it or read its `/proc/PID/mem`.
 pub fn set_not_dumpable() -> Result<(), Errno> {

@@ -22,6 +22,7 @@
 
 mod args;
 mod exec_race;
+mod hostile;
 mod names;
 mod net;
 mod netrace;
@@ -197,6 +198,10 @@ race: race-open ALLOWED DENIED ITERATIONS | race-exec ALLOWED DENIED CHILDREN [S
 times: utime-t PATH ASEC MSEC | utimes-t PATH ASEC AUSEC MSEC MUSEC |
   futimesat-t DIRFD PATH ASEC AUSEC MSEC MUSEC | utimensat-t DIRFD PATH ASEC ANSEC MSEC MNSEC
   FLAGS | utimensat-badtimes DIRFD PATH
+hostile (see tests/probe/hostile.rs): bad-paths PATH | openat2-lie PATH | bad-addrs PORT DIR |
+  attack-supervisor PID | peek PID | storm THREADS ITERS OK NO | kill-storm MS THREADS OK NO |
+  flat COUNT THREADS OK | deep-cwd DEPTH LEN OP... | fifo-race DIR ITERS r|w |
+  uffd-trap PATH kernel|user
 ";
 
 fn main() {
@@ -298,6 +303,9 @@ fn dispatch(name: &str, a: &mut Args) -> Result<Outcome, Fail> {
     }
     if let Some(o) = netrace::dispatch(name, a)? {
         return Ok(o);
+    }
+    if hostile::dispatch(name, a)? {
+        std::process::exit(0);
     }
     if name == "race-open" {
         race::run(a)?;

@@ -608,6 +608,16 @@ fn stat_routed(ctx: &Ctx<'_>) -> bool {
     ctx.notify && ctx.sb.task.lock != Lock::On
 }
 
+/// `UFFD_USER_MODE_ONLY` (linux/userfaultfd.h): the userfaultfd handles user-mode faults only.
+const UFFD_USER_MODE_ONLY: u32 = 1;
+
+/// `USERFAULTFD_IOC_NEW`, `_IO(0xAA, 0x00)` (linux/userfaultfd.h), with the ABI's `_IO`
+/// direction bits, which `TIOCGPTPEER` (`_IO('T', 0x41)`) shows (mips and powerpc set one).
+fn userfaultfd_ioc_new(c: &Consts) -> u32 {
+    let io = c.ioctl("TIOCGPTPEER").unwrap_or(0x5441);
+    (io & 0xffff_0000) | 0xaa00
+}
+
 /// Where the flags of an open call are.
 fn open_flags_arg(name: &str) -> Option<u8> {
     match name {
@@ -652,6 +662,21 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
     if side_door {
         plan.always(Action::Errno(errno::EPERM))?;
         return Ok(Some(Action::Errno(errno::EPERM)));
+    }
+    // 1c. SECURITY: a userfaultfd that also serves the kernel's own faults (one made without
+    // UFFD_USER_MODE_ONLY) lets a task stall the supervisor for good: its read of a page the
+    // task registered and never serves waits for ever. userfaultfd(2) and the
+    // USERFAULTFD_IOC_NEW ioctl of /dev/userfaultfd must ask for user-mode faults only.
+    if ctx.notify {
+        let kernel_faults = masked(if name == "ioctl" { 2 } else { 0 }, UFFD_USER_MODE_ONLY, 0);
+        if name == "userfaultfd" {
+            plan.rule(&[kernel_faults], DENY)?;
+            plan.close(Then::Pass)?;
+        } else if name == "ioctl" {
+            let new = int(1, Cmp::Eq, u64::from(userfaultfd_ioc_new(c)));
+            plan.rule(&[new, kernel_faults], DENY)?;
+            plan.close(Then::Pass)?;
+        }
     }
     // 2. The restriction level.
     if ctx.level >= 1 {
@@ -757,11 +782,31 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
         match name {
             "kill" | "tkill" => {
                 plan.rule(&[int(0, Cmp::Eq, sup), int(1, Cmp::Ne, chld)], esrch)?;
+                if name == "kill" {
+                    // kill(-pgid) signals a process group, which the supervisor leads when a
+                    // shell started it; kill(-1) every process the caller may signal.
+                    for group in [u64::from(ctx.opts.supervisor.wrapping_neg()), 0xffff_ffff] {
+                        plan.rule(&[int(0, Cmp::Eq, group), int(1, Cmp::Ne, chld)], esrch)?;
+                    }
+                }
                 plan.close(Then::Pass)?;
             }
             "tgkill" => {
                 plan.rule(&[int(1, Cmp::Eq, sup), int(2, Cmp::Ne, chld)], esrch)?;
                 plan.rule(&[int(0, Cmp::Eq, sup), int(2, Cmp::Ne, chld)], esrch)?;
+                plan.close(Then::Pass)?;
+            }
+            // Limits and scheduling of a process by pid: RLIMIT_CPU or RLIMIT_NOFILE set low
+            // would kill or cripple the supervisor, SCHED_IDLE or nice 19 starve it.
+            "prlimit64" | "sched_setaffinity" | "sched_setscheduler" | "sched_setparam"
+            | "sched_setattr" => {
+                plan.rule(&[int(0, Cmp::Eq, sup)], esrch)?;
+                plan.close(Then::Pass)?;
+            }
+            // setpriority(PRIO_PROCESS = 0, pid), ioprio_set(IOPRIO_WHO_PROCESS = 1, pid).
+            "setpriority" | "ioprio_set" => {
+                let who = u64::from(name == "ioprio_set");
+                plan.rule(&[int(0, Cmp::Eq, who), int(1, Cmp::Eq, sup)], esrch)?;
                 plan.close(Then::Pass)?;
             }
             "pidfd_send_signal" => {

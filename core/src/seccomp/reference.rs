@@ -453,6 +453,24 @@ fn decide(
     if (name == "open_by_handle_at" || name == "name_to_handle_at") && (r || w) {
         return Action::Errno(EPERM);
     }
+    // Project rule (the hardening issue): with a supervisor, a userfaultfd that serves the
+    // kernel's faults too (no UFFD_USER_MODE_ONLY, bit 0 of the flags) is refused.
+    if notify {
+        // _IO(0xAA, 0): mips and powerpc encode "no data" as 1 << 29.
+        let none = if arch.name.starts_with("mips") || arch.name.starts_with("ppc") {
+            0x2000_0000
+        } else {
+            0
+        };
+        let kernel_faults = match name {
+            "userfaultfd" => int(&args, 0) & 1 == 0,
+            "ioctl" => int(&args, 1) == none | 0xaa00 && int(&args, 2) & 1 == 0,
+            _ => false,
+        };
+        if kernel_faults {
+            return Action::Errno(EPERM);
+        }
+    }
     // 2: what the level does not permit.
     if level >= 1 && !level_permits(level, notify, arch, name, &args) {
         return Action::Errno(EPERM);
@@ -639,7 +657,18 @@ fn restriction(
         let sigchld = c.signal("SIGCHLD");
         let not_sigchld = |sig: u32| Some(sig) != sigchld;
         let hit = match name {
-            "kill" | "tkill" => int(args, 0) == sup && not_sigchld(int(args, 1)),
+            "tkill" => int(args, 0) == sup && not_sigchld(int(args, 1)),
+            // Also kill(-pgid) of the group the supervisor leads, and kill(-1).
+            "kill" => {
+                let pid = int(args, 0);
+                [sup, sup.wrapping_neg(), u32::MAX].contains(&pid) && not_sigchld(int(args, 1))
+            }
+            // Project rule: no limits or scheduling changes of the supervisor by pid.
+            "prlimit64" | "sched_setaffinity" | "sched_setscheduler" | "sched_setparam"
+            | "sched_setattr" => int(args, 0) == sup,
+            // PRIO_PROCESS is 0, IOPRIO_WHO_PROCESS 1.
+            "setpriority" => int(args, 0) == 0 && int(args, 1) == sup,
+            "ioprio_set" => int(args, 0) == 1 && int(args, 1) == sup,
             // tid (a1) as required, and tgid (a0) as recommended.
             "tgkill" => (int(args, 1) == sup || int(args, 0) == sup) && not_sigchld(int(args, 2)),
             "pidfd_send_signal" => {
@@ -947,6 +976,8 @@ mod tests {
             0,
             u64::from(SUP) | 1 << 32,
             u64::MAX,
+            u64::from(SUP.wrapping_neg()),
+            u64::from(SUP.wrapping_neg()) | 1 << 32,
         ];
         let ids = [
             0,
@@ -1061,6 +1092,12 @@ mod tests {
                 }
                 values.extend(EDGES);
                 at(1, &values, rng, &mut out);
+                // USERFAULTFD_IOC_NEW (both encodings) with and without UFFD_USER_MODE_ONLY.
+                for req in [0xaa00, 0x2000_aa00] {
+                    for flags in [0, 1, 0o2_000_000, 0o2_000_001, 1 << 32] {
+                        out.push([3, req, flags, 0, 0, 0]);
+                    }
+                }
             }
             n if n.starts_with("setres") => {
                 for &id in &ids {
@@ -1117,6 +1154,15 @@ mod tests {
                 }
             }
             "pidfd_send_signal" => at(1, &signals, rng, &mut out),
+            "prlimit64" | "sched_setaffinity" | "sched_setscheduler" | "sched_setparam"
+            | "sched_setattr" => at(0, &pids, rng, &mut out),
+            "setpriority" | "ioprio_set" => {
+                for which in [0, 1, 2, 1 << 32] {
+                    for pid in pids {
+                        out.push([which, pid, 0, 0, 0, 0]);
+                    }
+                }
+            }
             "socketcall" => {
                 let values: Vec<u64> = (0..=21).chain(EDGES).collect();
                 at(0, &values, rng, &mut out);
@@ -1460,6 +1506,25 @@ mod tests {
             ),
             ("kill", "x86_64", [sup, 17, 0, 0, 0, 0], a),
             ("kill", "x86_64", [sup + 1, 15, 0, 0, 0, 0], a),
+            (
+                "kill",
+                "x86_64",
+                [u64::from(SUP.wrapping_neg()), 9, 0, 0, 0, 0],
+                Action::Errno(ESRCH),
+            ),
+            (
+                "kill",
+                "x86_64",
+                [u64::MAX, 9, 0, 0, 0, 0],
+                Action::Errno(ESRCH),
+            ),
+            ("kill", "x86_64", [0, 9, 0, 0, 0, 0], a),
+            (
+                "tkill",
+                "x86_64",
+                [u64::from(SUP.wrapping_neg()), 9, 0, 0, 0, 0],
+                a,
+            ),
             (
                 "tgkill",
                 "x86_64",
