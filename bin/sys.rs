@@ -1825,8 +1825,22 @@ pub fn raise_nofile_limit() -> usize {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: lim is a valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+    // prlimit64(2) (2.6.36) rather than libc's getrlimit and setrlimit: they make the same
+    // call first, and their fallback for older kernels (one setrlimit per thread) costs the
+    // binary 2 KiB of thread synchronisation it never needs. musl's `rlimit` is the kernel's
+    // `struct rlimit64` (two 64-bit fields) on every ABI. The resource is a small constant.
+    let resource = libc::RLIMIT_NOFILE as usize;
+    // SAFETY: pid 0 is this process, no new limit; lim is a valid rlimit to fill.
+    let got = unsafe {
+        syscalls::syscall4(
+            Sysno::prlimit64,
+            0,
+            resource,
+            0,
+            core::ptr::addr_of_mut!(lim) as usize,
+        )
+    };
+    if got.is_err() {
         return 0;
     }
     if lim.rlim_cur < lim.rlim_max {
@@ -1834,8 +1848,17 @@ pub fn raise_nofile_limit() -> usize {
             rlim_cur: lim.rlim_max,
             rlim_max: lim.rlim_max,
         };
-        // SAFETY: raised is a valid rlimit to read.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        // SAFETY: pid 0 is this process; raised is a valid rlimit to read, no old one asked.
+        let set = unsafe {
+            syscalls::syscall4(
+                Sysno::prlimit64,
+                0,
+                resource,
+                core::ptr::addr_of!(raised) as usize,
+                0,
+            )
+        };
+        if set.is_ok() {
             lim = raised;
         }
     }
