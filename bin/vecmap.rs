@@ -66,3 +66,19 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         self.items.iter().map(|(_, v)| v)
     }
 }
+
+/// Sorts `v` by `key`, stably, by insertion: quadratic, but a few lines of code where the
+/// library's sort is 2 KiB (the binary has a size budget). For the supervisor's table of
+/// handled syscalls, built once, a few hundred entries.
+pub fn sort_by_key<T, K: Ord>(v: &mut [T], key: impl Fn(&T) -> K) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while let (Some(prev), Some(cur)) = (j.checked_sub(1).and_then(|p| v.get(p)), v.get(j)) {
+            if key(prev) <= key(cur) {
+                break;
+            }
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
