@@ -915,11 +915,19 @@ pub enum Fork {
     Parent(Pid),
 }
 
-/// Creates a child process (`fork(2)` through musl, which keeps its own locks consistent).
-/// The child of a multi-threaded caller may only make raw system calls and `exit`.
+// musl's `_Fork` (1.2.2): the process-creating part of its `fork`, which also resets the
+// child's thread state, without the `pthread_atfork` handlers and the locks taken around it.
+// Those exist for multi-threaded callers, and syd has one thread, so nothing can hold a libc
+// lock while it forks; leaving them out keeps 2 KiB of lock code out of the binary.
+extern "C" {
+    fn _Fork() -> libc::pid_t;
+}
+
+/// Creates a child process (`fork(2)` through musl's `_Fork`, which keeps its thread state
+/// consistent). syd is single-threaded; the child may only make raw system calls and `exit`.
 pub fn fork() -> Result<Fork, Errno> {
-    // SAFETY: fork has no memory-safety preconditions; the doc line states what the child may do.
-    match cvt(unsafe { libc::fork() })? {
+    // SAFETY: _Fork has no memory-safety preconditions; the doc line states what the child may do.
+    match cvt(unsafe { _Fork() })? {
         0 => Ok(Fork::Child),
         pid => Ok(Fork::Parent(Pid(pid))),
     }
