@@ -289,6 +289,9 @@ impl Builder {
 
     /// Goes to `jt` if `A cmp k`, else to `jf`. Errors: [`BpfError::BackwardJump`] if a target
     /// label is already bound, [`BpfError::UnknownLabel`], [`BpfError::BuilderFull`].
+    // Kept out of line: inlined into the compiler's many call sites it costs the `syd` binary
+    // (size budget) a third of a KiB.
+    #[inline(never)]
     pub fn jump(&mut self, cmp: Cmp, k: u32, jt: Target, jf: Target) -> Result<(), BpfError> {
         self.cond(BPF_JMP | cmp.op() | BPF_K, k, jt, jf)
     }
