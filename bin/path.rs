@@ -120,6 +120,9 @@ impl Default for PathBuf {
 
 impl PathBuf {
     /// The root directory, `/`.
+    // Out of line, like `as_bytes`: inlined, the 4 KiB zeroing and the bounds check repeat at
+    // each of their call sites (the binary has a size budget).
+    #[inline(never)]
     pub fn new() -> PathBuf {
         let mut p = PathBuf {
             buf: [0; PATH_MAX],
@@ -130,6 +133,7 @@ impl PathBuf {
     }
 
     /// The path (no NUL).
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
     }
