@@ -603,6 +603,8 @@ fn check_dir(root: &mut Root, out: &mut PathBuf) -> Result<(), Errno> {
 }
 
 /// The replacement of `/proc/<name>` when it means "the caller" (SPEC §2.8 magic-link rewriting).
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn proc_rewrite(t: &Tracee, name: &[u8]) -> Result<Option<Small>, Errno> {
     let mut s = Small::new();
     match name {
@@ -617,6 +619,8 @@ fn proc_rewrite(t: &Tracee, name: &[u8]) -> Result<Option<Small>, Errno> {
 /// Follows the symlink `out` (which `st` describes): a plain one by putting its target in front of
 /// `rest`, a magic one by jumping to its object. `slash`: a `/` follows it; `end`: nothing does.
 /// Returns a new "missing from here" mark when the link leads into an unlinked directory.
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn follow_link(
     root: &mut Root,
     out: &mut PathBuf,
