@@ -337,6 +337,8 @@ const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 }
 
 /// `getppid` -> `action`; everything else, and every other ABI, is allowed.
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn probe_prog(action: u32) -> [libc::sock_filter; 6] {
     [
         insn(LD_ABS, 0, 0, OFF_ARCH),

@@ -373,6 +373,8 @@ impl Builder {
 
     /// The resolved form of sym `p`, followed by its trampolines (a conditional jump's only),
     /// given `c`, the number of instructions already emitted after it.
+    // Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+    #[inline(never)]
     fn resolve(
         &self,
         p: usize,
