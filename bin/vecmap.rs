@@ -32,6 +32,8 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
     }
 
     /// Sets the value of `k`, returning the old one.
+    // Out of line: inlined, it made the `syd` binary bigger (size budget).
+    #[inline(never)]
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         match self.find(&k) {
             Ok(i) => self

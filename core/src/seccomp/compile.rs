@@ -325,6 +325,8 @@ pub fn compile(filters: &[ArchFilter]) -> Result<Program, CompileError> {
     Ok(e.b.finish()?)
 }
 
+// Out of line: inlined, it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn write_cmp(out: &mut dyn fmt::Write, c: &ArgCmp) -> fmt::Result {
     let a = c.arg;
     let w = if c.width == Width::Int { " (int)" } else { "" };

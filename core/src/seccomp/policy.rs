@@ -478,6 +478,8 @@ pub struct FilterOptions {
 
 /// The start-up state of a sandbox type as the filter sees it: under `-b`, `allow` acts as
 /// `off` and `deny` as `bpf` (SPEC §2.6).
+// Out of line: inlined, it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn effective(mode: Mode, bpf_only: bool) -> Mode {
     match (mode, bpf_only) {
         (Mode::Allow, true) => Mode::Off,
