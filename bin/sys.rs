@@ -2066,7 +2066,9 @@ pub const STDERR: c_int = 2;
 /// `core::fmt::Write`; writes larger than the buffer go out in several `write(2)` calls. Call
 /// [`Out::flush`] to see errors; dropping flushes and ignores them.
 pub struct Out<const N: usize> {
-    buf: [u8; N],
+    /// Uninitialised until written: zeroing it would cost a `memset` at each of the many places
+    /// that make a writer (the binary has a size budget). Only `..state.len` is ever read.
+    buf: [MaybeUninit<u8>; N],
     state: OutState,
 }
 
@@ -2079,7 +2081,7 @@ struct OutState {
 
 impl OutState {
     /// [`Out::bytes`] over the buffer `buf`.
-    fn bytes(&mut self, buf: &mut [u8], mut b: &[u8]) {
+    fn bytes(&mut self, buf: &mut [MaybeUninit<u8>], mut b: &[u8]) {
         while !b.is_empty() && self.error.is_none() {
             let free = buf.get_mut(self.len..).unwrap_or_default();
             if free.is_empty() {
@@ -2092,18 +2094,24 @@ impl OutState {
             }
             let n = free.len().min(b.len());
             let (head, tail) = b.split_at(n);
-            free.iter_mut().zip(head).for_each(|(d, s)| *d = *s);
-            self.len += n; // n <= free space, so len stays <= buf.len()
+            free.iter_mut().zip(head).for_each(|(d, s)| {
+                d.write(*s);
+            });
+            // n <= free space, so len stays <= buf.len(); and ..len is now all written.
+            self.len += n;
             b = tail;
         }
     }
 
     /// [`Out::flush`] over the buffer `buf`.
-    fn flush(&mut self, buf: &[u8]) -> Result<(), Errno> {
+    fn flush(&mut self, buf: &[MaybeUninit<u8>]) -> Result<(), Errno> {
         if let Some(e) = self.error {
             return Err(e);
         }
         let pending = buf.get(..self.len).unwrap_or_default();
+        // SAFETY: `bytes` writes every byte below len before it raises len (the only place that
+        // raises it), so `..len` is initialised; MaybeUninit<u8> has the layout of u8.
+        let pending = unsafe { &*(core::ptr::from_ref(pending) as *const [u8]) };
         let r = write_all_raw(self.fd, pending);
         self.len = 0;
         if let Err(e) = r {
@@ -2117,7 +2125,7 @@ impl<const N: usize> Out<N> {
     /// A writer to the raw descriptor `fd` (such as [`STDOUT`]), which stays open after it.
     pub const fn new(fd: c_int) -> Self {
         Out {
-            buf: [0; N],
+            buf: [const { MaybeUninit::uninit() }; N],
             state: OutState {
                 fd,
                 len: 0,
