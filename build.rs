@@ -13,9 +13,10 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::exit;
 
-/// Keeps the linker's default layout (`INSERT`) and only discards the two unwind sections.
+/// Keeps the linker's default layout (`INSERT`) and only discards the two unwind sections and
+/// `.comment` (the toolchains' version strings, which nothing at run time reads).
 const SCRIPT: &str =
-    "SECTIONS {\n  /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) }\n}\nINSERT AFTER .text;\n";
+    "SECTIONS {\n  /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.comment) }\n}\nINSERT AFTER .text;\n";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

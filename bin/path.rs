@@ -123,6 +123,9 @@ impl Default for PathBuf {
 
 impl PathBuf {
     /// The root directory, `/`.
+    // Out of line, like `as_bytes`: inlined, the 4 KiB zeroing and the bounds check repeat at
+    // each of their call sites (the binary has a size budget).
+    #[inline(never)]
     pub fn new() -> PathBuf {
         let mut p = PathBuf {
             buf: [0; PATH_MAX],
@@ -134,6 +137,7 @@ impl PathBuf {
     }
 
     /// The path (no NUL).
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
     }
@@ -629,6 +633,8 @@ fn check_dir(root: &mut Root, out: &mut PathBuf) -> Result<(), Errno> {
 }
 
 /// The replacement of `/proc/<name>` when it means "the caller" (SPEC §2.8 magic-link rewriting).
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn proc_rewrite(t: &Tracee, name: &[u8]) -> Result<Option<Small>, Errno> {
     let mut s = Small::new();
     match name {
@@ -643,6 +649,8 @@ fn proc_rewrite(t: &Tracee, name: &[u8]) -> Result<Option<Small>, Errno> {
 /// Follows the symlink `out` (which `st` describes): a plain one by putting its target in front of
 /// `rest`, a magic one by jumping to its object. `slash`: a `/` follows it; `end`: nothing does.
 /// Returns a new "missing from here" mark when the link leads into an unlinked directory.
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn follow_link(
     root: &mut Root,
     out: &mut PathBuf,

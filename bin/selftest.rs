@@ -42,6 +42,8 @@ impl fmt::Display for Fail {
 type Probe = Result<(), Fail>;
 
 /// Runs every check and prints the report; returns the exit status (0: supported, 1: not).
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 pub fn run() -> i32 {
     let mut missing_required = 0u32;
 
@@ -335,6 +337,8 @@ const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 }
 
 /// `getppid` -> `action`; everything else, and every other ABI, is allowed.
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn probe_prog(action: u32) -> [libc::sock_filter; 6] {
     [
         insn(LD_ABS, 0, 0, OFF_ARCH),
@@ -527,6 +531,8 @@ struct Memory {
 /// address space). The parent reads the first `ping` with both methods, writes `pong` over the
 /// second with process_vm_writev and over the third through /proc/PID/mem, then lets the child
 /// report which writes it sees.
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn probe_memory() -> Memory {
     let all = |f: Fail| Memory {
         vm_read: Err(f),

@@ -74,10 +74,20 @@ pub enum Next {
 
 /// Prints a start-up error with the `sydbox: ` prefix.
 macro_rules! fail {
-    ($($arg:tt)*) => {{
-        eprint!("sydbox: ");
-        eprintln!($($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::setup::fail_args(format_args!($($arg)*))
+    };
+}
+
+/// What `fail!` expands to: one function, so that each of its many call sites costs a call
+/// rather than an inlined 256-byte writer (the binary has a size budget). The prefix, message
+/// and newline leave in one `write(2)` when they fit in 256 bytes.
+#[inline(never)]
+pub fn fail_args(args: core::fmt::Arguments<'_>) {
+    let mut o = sys::Out::<256>::new(sys::STDERR);
+    o.bytes(b"sydbox: ");
+    let _ = core::fmt::Write::write_fmt(&mut o, args);
+    o.bytes(b"\n");
 }
 
 pub(crate) use fail;

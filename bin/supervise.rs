@@ -195,7 +195,7 @@ impl Supervisor {
                 }
             }
         }
-        calls.sort_unstable_by_key(|c| (c.audit, c.nr));
+        crate::vecmap::sort_by_key(&mut calls, |c| (c.audit, c.nr));
         calls.dedup_by_key(|c| (c.audit, c.nr));
         let _ = sys::notif_set_sync_wake_up(&listener);
         // The -D directory as the command sees it: the eldest's cwd, canonical, so that the

@@ -1061,11 +1061,19 @@ pub enum Fork {
     Parent(Pid),
 }
 
-/// Creates a child process (`fork(2)` through musl, which keeps its own locks consistent).
-/// The child of a multi-threaded caller may only make raw system calls and `exit`.
+// musl's `_Fork` (1.2.2): the process-creating part of its `fork`, which also resets the
+// child's thread state, without the `pthread_atfork` handlers and the locks taken around it.
+// Those exist for multi-threaded callers, and syd has one thread, so nothing can hold a libc
+// lock while it forks; leaving them out keeps 2 KiB of lock code out of the binary.
+extern "C" {
+    fn _Fork() -> libc::pid_t;
+}
+
+/// Creates a child process (`fork(2)` through musl's `_Fork`, which keeps its thread state
+/// consistent). syd is single-threaded; the child may only make raw system calls and `exit`.
 pub fn fork() -> Result<Fork, Errno> {
-    // SAFETY: fork has no memory-safety preconditions; the doc line states what the child may do.
-    match cvt(unsafe { libc::fork() })? {
+    // SAFETY: _Fork has no memory-safety preconditions; the doc line states what the child may do.
+    match cvt(unsafe { _Fork() })? {
         0 => Ok(Fork::Child),
         pid => Ok(Fork::Parent(Pid(pid))),
     }
@@ -2130,8 +2138,22 @@ pub fn raise_nofile_limit() -> usize {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: lim is a valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+    // prlimit64(2) (2.6.36) rather than libc's getrlimit and setrlimit: they make the same
+    // call first, and their fallback for older kernels (one setrlimit per thread) costs the
+    // binary 2 KiB of thread synchronisation it never needs. musl's `rlimit` is the kernel's
+    // `struct rlimit64` (two 64-bit fields) on every ABI. The resource is a small constant.
+    let resource = libc::RLIMIT_NOFILE as usize;
+    // SAFETY: pid 0 is this process, no new limit; lim is a valid rlimit to fill.
+    let got = unsafe {
+        syscalls::syscall4(
+            Sysno::prlimit64,
+            0,
+            resource,
+            0,
+            core::ptr::addr_of_mut!(lim) as usize,
+        )
+    };
+    if got.is_err() {
         return 0;
     }
     if lim.rlim_cur < lim.rlim_max {
@@ -2139,8 +2161,17 @@ pub fn raise_nofile_limit() -> usize {
             rlim_cur: lim.rlim_max,
             rlim_max: lim.rlim_max,
         };
-        // SAFETY: raised is a valid rlimit to read.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        // SAFETY: pid 0 is this process; raised is a valid rlimit to read, no old one asked.
+        let set = unsafe {
+            syscalls::syscall4(
+                Sysno::prlimit64,
+                0,
+                resource,
+                core::ptr::addr_of!(raised) as usize,
+                0,
+            )
+        };
+        if set.is_ok() {
             lim = raised;
         }
     }
@@ -2340,7 +2371,9 @@ pub const STDERR: c_int = 2;
 /// `core::fmt::Write`; writes larger than the buffer go out in several `write(2)` calls. Call
 /// [`Out::flush`] to see errors; dropping flushes and ignores them.
 pub struct Out<const N: usize> {
-    buf: [u8; N],
+    /// Uninitialised until written: zeroing it would cost a `memset` at each of the many places
+    /// that make a writer (the binary has a size budget). Only `..state.len` is ever read.
+    buf: [MaybeUninit<u8>; N],
     state: OutState,
 }
 
@@ -2353,7 +2386,7 @@ struct OutState {
 
 impl OutState {
     /// [`Out::bytes`] over the buffer `buf`.
-    fn bytes(&mut self, buf: &mut [u8], mut b: &[u8]) {
+    fn bytes(&mut self, buf: &mut [MaybeUninit<u8>], mut b: &[u8]) {
         while !b.is_empty() && self.error.is_none() {
             let free = buf.get_mut(self.len..).unwrap_or_default();
             if free.is_empty() {
@@ -2366,18 +2399,24 @@ impl OutState {
             }
             let n = free.len().min(b.len());
             let (head, tail) = b.split_at(n);
-            free.iter_mut().zip(head).for_each(|(d, s)| *d = *s);
-            self.len += n; // n <= free space, so len stays <= buf.len()
+            free.iter_mut().zip(head).for_each(|(d, s)| {
+                d.write(*s);
+            });
+            // n <= free space, so len stays <= buf.len(); and ..len is now all written.
+            self.len += n;
             b = tail;
         }
     }
 
     /// [`Out::flush`] over the buffer `buf`.
-    fn flush(&mut self, buf: &[u8]) -> Result<(), Errno> {
+    fn flush(&mut self, buf: &[MaybeUninit<u8>]) -> Result<(), Errno> {
         if let Some(e) = self.error {
             return Err(e);
         }
         let pending = buf.get(..self.len).unwrap_or_default();
+        // SAFETY: `bytes` writes every byte below len before it raises len (the only place that
+        // raises it), so `..len` is initialised; MaybeUninit<u8> has the layout of u8.
+        let pending = unsafe { &*(core::ptr::from_ref(pending) as *const [u8]) };
         let r = write_all_raw(self.fd, pending);
         self.len = 0;
         if let Err(e) = r {
@@ -2391,7 +2430,7 @@ impl<const N: usize> Out<N> {
     /// A writer to the raw descriptor `fd` (such as [`STDOUT`]), which stays open after it.
     pub const fn new(fd: c_int) -> Self {
         Out {
-            buf: [0; N],
+            buf: [const { MaybeUninit::uninit() }; N],
             state: OutState {
                 fd,
                 len: 0,

@@ -32,6 +32,8 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
     }
 
     /// Sets the value of `k`, returning the old one.
+    // Out of line: inlined, it made the `syd` binary bigger (size budget).
+    #[inline(never)]
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         match self.find(&k) {
             Ok(i) => self
@@ -69,5 +71,21 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
     /// The values, mutable, in key order.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
         self.items.iter_mut().map(|(_, v)| v)
+    }
+}
+
+/// Sorts `v` by `key`, stably, by insertion: quadratic, but a few lines of code where the
+/// library's sort is 2 KiB (the binary has a size budget). For the supervisor's table of
+/// handled syscalls, built once, a few hundred entries.
+pub fn sort_by_key<T, K: Ord>(v: &mut [T], key: impl Fn(&T) -> K) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while let (Some(prev), Some(cur)) = (j.checked_sub(1).and_then(|p| v.get(p)), v.get(j)) {
+            if key(prev) <= key(cur) {
+                break;
+            }
+            v.swap(j - 1, j);
+            j -= 1;
+        }
     }
 }

@@ -997,7 +997,9 @@ def render_array(lines, field, rows):
     lines.append("    ],\n")
 
 
-def render_abi(abi, version, names, syscalls, consts, ioctls, signals, errnos):
+def render_abi(abi, version, names, syscalls, consts, ioctls, signals, errnos, same_as=None):
+    """One ABI's file. `same_as` names an earlier ABI with the very same constants: this one
+    then re-exports its `CONSTS`, so that a binary carrying both holds one copy."""
     name = abi["name"]
     kind = abi["table"]
     if kind[0] == "tbl":
@@ -1023,7 +1025,10 @@ def render_abi(abi, version, names, syscalls, consts, ioctls, signals, errnos):
     for part in textwrap.wrap(doc, 96, break_long_words=False, break_on_hyphens=False):
         lines.append("//! %s\n" % part)
     lines.append("\n")
-    lines.append("use crate::arch::{Consts, SyscallTable, NONE};\n\n")
+    if same_as:
+        lines.append("use crate::arch::{SyscallTable, NONE};\n\n")
+    else:
+        lines.append("use crate::arch::{Consts, SyscallTable, NONE};\n\n")
     lines.append("/// System call numbers of `%s`, one per name of `SYSCALL_NAMES`, encoded as\n"
                  "/// [`SyscallTable`] says.\n" % name)
     lines.append("pub static SYSCALLS: SyscallTable = SyscallTable {\n")
@@ -1042,6 +1047,11 @@ def render_abi(abi, version, names, syscalls, consts, ioctls, signals, errnos):
             rows.append(("%d" % v, sname))
     render_array(lines, "nrs", rows)
     lines.append("};\n\n")
+    if same_as:
+        lines.append("/// Open, mmap, ioctl, signal and errno constants of `%s`: the same values as "
+                     "`%s`'s,\n/// so the same table.\n" % (name, same_as))
+        lines.append("pub use super::%s::CONSTS;\n" % same_as)
+        return "".join(lines)
     lines.append("/// Open, mmap, ioctl, signal and errno constants of `%s`.\n" % name)
     lines.append("pub static CONSTS: Consts = Consts {\n")
     for field, _ in OPEN_MMAP_CONSTS:
@@ -1114,9 +1124,14 @@ def generate(source):
     names = sorted({n for _, syscalls, _, _, _, _ in tables for n in syscalls})
     if len("".join(names)) > 0xFFFF:
         raise GenError("the syscall names take more than 65535 bytes")
+    first_with = {}  # constants -> the first ABI (in ABIS order) that has them
     for abi, syscalls, consts, ioctls, signals, errnos in tables:
+        key = (tuple(sorted(consts.items())), tuple(ioctls), tuple(signals), tuple(errnos))
+        same_as = first_with.setdefault(key, abi["name"])
+        if same_as == abi["name"]:
+            same_as = None
         files[abi["name"] + ".rs"] = render_abi(abi, version, names, syscalls, consts, ioctls,
-                                                signals, errnos)
+                                                signals, errnos, same_as)
     files["mod.rs"] = render_mod(version, audit_values(source), names)
     return version, files, counts
 

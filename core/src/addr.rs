@@ -635,6 +635,8 @@ fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
 /// IPv6 text as `inet_pton(AF_INET6)` accepts it: eight groups of 1..=4 hex digits (any case),
 /// at most one `::` standing for one or more zero groups, and an optional trailing dotted quad
 /// for the last 32 bits. No zone id (`%eth0`), no brackets.
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn parse_ipv6(text: &[u8]) -> Option<[u8; 16]> {
     let mut groups = [0u16; 8];
     let mut count = 0usize;

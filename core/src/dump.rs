@@ -156,6 +156,8 @@ pub struct Oops<'a> {
 /// The violation record: `pid`, `sys`, `syd` (the report's context), `comm`, `cmd` (the command
 /// line as the report shows it), `cwd`, `ppid`, `tgid`, and `proc` with `ppid`, `tgid` and
 /// `cwd` (the same values: syd reads them all from /proc).
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 pub fn oops(out: &mut dyn Sink, id: u64, ts: i64, o: &Oops<'_>) {
     open(out, id, ts, Event::Oops);
     field_int(out, "pid", i64::from(o.pid));

@@ -289,6 +289,9 @@ impl Builder {
 
     /// Goes to `jt` if `A cmp k`, else to `jf`. Errors: [`BpfError::BackwardJump`] if a target
     /// label is already bound, [`BpfError::UnknownLabel`], [`BpfError::BuilderFull`].
+    // Kept out of line: inlined into the compiler's many call sites it costs the `syd` binary
+    // (size budget) a third of a KiB.
+    #[inline(never)]
     pub fn jump(&mut self, cmp: Cmp, k: u32, jt: Target, jf: Target) -> Result<(), BpfError> {
         self.cond(BPF_JMP | cmp.op() | BPF_K, k, jt, jf)
     }
@@ -370,6 +373,8 @@ impl Builder {
 
     /// The resolved form of sym `p`, followed by its trampolines (a conditional jump's only),
     /// given `c`, the number of instructions already emitted after it.
+    // Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+    #[inline(never)]
     fn resolve(
         &self,
         p: usize,

@@ -225,6 +225,8 @@ pub fn verify(prog: &[Insn], data_len: u32) -> Result<(), VerifyError> {
 }
 
 /// The per-instruction checks of `bpf_check_classic` and `seccomp_check_filter`.
+// Out of line: inlined, it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn check_insn(pc: usize, insn: &Insn, len: usize, data_len: u32) -> Result<(), VerifyErrorKind> {
     let code = insn.code;
     if !is_allowed(code) {

@@ -325,6 +325,8 @@ pub fn compile(filters: &[ArchFilter]) -> Result<Program, CompileError> {
     Ok(e.b.finish()?)
 }
 
+// Out of line: inlined, it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn write_cmp(out: &mut dyn fmt::Write, c: &ArgCmp) -> fmt::Result {
     let a = c.arg;
     let w = if c.width == Width::Int { " (int)" } else { "" };
@@ -353,6 +355,8 @@ fn write_then(out: &mut dyn fmt::Write, then: Then) -> fmt::Result {
 
 /// Writes the readable "pseudo filter code" listing: per architecture, which syscalls get which
 /// action on which argument conditions (for `-e pfc`).
+// Out of line: inlined into its caller it made the `syd` binary bigger (size budget).
+#[inline(never)]
 pub fn write_pfc(filters: &[ArchFilter], out: &mut dyn fmt::Write) -> fmt::Result {
     out.write_str("# pseudo filter code start\n#\n")?;
     out.write_str("# invalid architecture action\naction KILL;\n")?;

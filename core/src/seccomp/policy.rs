@@ -259,30 +259,57 @@ static LEVEL_ANY: Names = names![
 /// Permitted at every level >= 1 in notify mode (process tracking and `-D` confinement).
 static LEVEL_NOTIFY: Names = names!["chdir", "clone", "clone3", "fork", "vfork"];
 
-/// ABI variants that count as the listed call.
-const VARIANTS: &[(&str, &str)] = &[
-    ("getdents64", "getdents"),
-    ("_newselect", "select"),
-    ("ugetrlimit", "getrlimit"),
-    ("fcntl64", "fcntl"),
-    ("fstat64", "fstat"),
-    ("stat64", "stat"),
-    ("lstat64", "lstat"),
-    ("fstatat64", "newfstatat"),
-    ("getuid32", "getuid"),
-    ("geteuid32", "geteuid"),
-    ("getgid32", "getgid"),
-    ("getegid32", "getegid"),
-    ("rt_sigreturn", "sigreturn"),
-    ("epoll_create1", "epoll_create"),
-    ("ppoll", "poll"),
-    ("clock_gettime64", "clock_gettime"),
-    ("pselect6_time64", "pselect6"),
-    ("epoll_pwait2", "epoll_pwait"),
-    // The 64-bit time_t forms of the 32-bit ABIs, which time64 libcs call instead.
-    ("futex_time64", "futex"),
-    ("ppoll_time64", "poll"),
-    ("utimensat_time64", "utimensat"),
+/// ABI variants that count as the listed call: `VARIANTS` names the variant, `VARIANT_OF` at the
+/// same position the listed call (two packed lists rather than 16-byte `&str` pairs: the
+/// binary has a size budget). The last three are the 64-bit time_t forms of the 32-bit ABIs,
+/// which time64 libcs call instead.
+static VARIANTS: Names = names![
+    "getdents64",
+    "_newselect",
+    "ugetrlimit",
+    "fcntl64",
+    "fstat64",
+    "stat64",
+    "lstat64",
+    "fstatat64",
+    "getuid32",
+    "geteuid32",
+    "getgid32",
+    "getegid32",
+    "rt_sigreturn",
+    "epoll_create1",
+    "ppoll",
+    "clock_gettime64",
+    "pselect6_time64",
+    "epoll_pwait2",
+    "futex_time64",
+    "ppoll_time64",
+    "utimensat_time64",
+];
+
+/// The listed call of each entry of [`VARIANTS`].
+static VARIANT_OF: Names = names![
+    "getdents",
+    "select",
+    "getrlimit",
+    "fcntl",
+    "fstat",
+    "stat",
+    "lstat",
+    "newfstatat",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "sigreturn",
+    "epoll_create",
+    "poll",
+    "clock_gettime",
+    "pselect6",
+    "epoll_pwait",
+    "futex",
+    "poll",
+    "utimensat",
 ];
 
 /// Write sandboxing: the syscalls whose path arguments are checked (SPEC §2.9), besides the
@@ -398,29 +425,34 @@ pub static STAT: Names = names![
     "statx",
 ];
 
-/// Identity changing calls and the positions of their id arguments (SPEC §6.2).
-const UID_CALLS: &[(&str, &[u8])] = &[
-    ("setuid", &[0]),
-    ("setuid32", &[0]),
-    ("setreuid", &[0, 1]),
-    ("setreuid32", &[0, 1]),
-    ("setresuid", &[0, 1, 2]),
-    ("setresuid32", &[0, 1, 2]),
-    ("setfsuid", &[0]),
-    ("setfsuid32", &[0]),
+/// Identity changing calls (SPEC §6.2); their id arguments are the first [`ID_ARGS`] ones at
+/// the same position. Packed names rather than `&str`s: the binary has a size budget.
+static UID_CALLS: Names = names![
+    "setuid",
+    "setuid32",
+    "setreuid",
+    "setreuid32",
+    "setresuid",
+    "setresuid32",
+    "setfsuid",
+    "setfsuid32",
 ];
 
-/// Group identity changing calls and the positions of their id arguments.
-const GID_CALLS: &[(&str, &[u8])] = &[
-    ("setgid", &[0]),
-    ("setgid32", &[0]),
-    ("setregid", &[0, 1]),
-    ("setregid32", &[0, 1]),
-    ("setresgid", &[0, 1, 2]),
-    ("setresgid32", &[0, 1, 2]),
-    ("setfsgid", &[0]),
-    ("setfsgid32", &[0]),
+/// Group identity changing calls, in the order of [`UID_CALLS`].
+static GID_CALLS: Names = names![
+    "setgid",
+    "setgid32",
+    "setregid",
+    "setregid32",
+    "setresgid",
+    "setresgid32",
+    "setfsgid",
+    "setfsgid32",
 ];
+
+/// How many id arguments (0, 1, ... up to this count) each call of [`UID_CALLS`] and
+/// [`GID_CALLS`] at the same position takes.
+const ID_ARGS: [u8; 8] = [1, 1, 2, 2, 3, 3, 1, 1];
 
 /// User ids up to this one (root .. operator) may not be taken (SPEC §6.2).
 pub const UID_THRESHOLD: u64 = 11;
@@ -473,6 +505,8 @@ pub struct FilterOptions {
 
 /// The start-up state of a sandbox type as the filter sees it: under `-b`, `allow` acts as
 /// `off` and `deny` as `bpf` (SPEC §2.6).
+// Out of line: inlined, it made the `syd` binary bigger (size budget).
+#[inline(never)]
 fn effective(mode: Mode, bpf_only: bool) -> Mode {
     match (mode, bpf_only) {
         (Mode::Allow, true) => Mode::Off,
@@ -520,7 +554,8 @@ impl Ctx<'_> {
         listed(name)
             || VARIANTS
                 .iter()
-                .any(|&(variant, base)| variant == name && listed(base))
+                .zip(VARIANT_OF.iter())
+                .any(|(variant, base)| variant == name && listed(base))
     }
 }
 
@@ -637,6 +672,8 @@ fn access_mode_arg(name: &str) -> Option<u8> {
 }
 
 /// Builds the layers and final action of one syscall; `None` when it needs no entry.
+// Out of line: inlined into `build`'s loop it costs the `syd` binary (size budget) 0.7 KiB.
+#[inline(never)]
 fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, ModelError> {
     let c = ctx.c;
     // 1. The level-0 list, at every level.
@@ -707,14 +744,18 @@ fn plan(ctx: &Ctx<'_>, name: &str, plan: &mut Plan) -> Result<Option<Action>, Mo
     // 3. Identity changes.
     if ctx.sb.global.restrict_identity_change {
         let ids = [
-            (UID_CALLS, ctx.opts.uid, UID_THRESHOLD),
-            (GID_CALLS, ctx.opts.gid, GID_THRESHOLD),
+            (&UID_CALLS, ctx.opts.uid, UID_THRESHOLD),
+            (&GID_CALLS, ctx.opts.gid, GID_THRESHOLD),
         ];
         for (calls, pinned, threshold) in ids {
-            let Some(&(_, args)) = calls.iter().find(|(n, _)| *n == name) else {
+            let Some(&count) = calls
+                .iter()
+                .zip(ID_ARGS.iter())
+                .find_map(|(n, count)| (n == name).then_some(count))
+            else {
                 continue;
             };
-            for &a in args {
+            for a in 0..count {
                 match pinned {
                     // -1 leaves the id unchanged.
                     Some(id) => plan.rule(
