@@ -124,7 +124,9 @@ fn racing_thread_never_runs_the_denied_program() {
         let reports = fscommon::reports(&out.stderr);
         let want = format!("execve(`{}')", t.p("b/p"));
         assert!(reports.iter().all(|r| r.context == want), "{reports:?}");
-        assert_eq!(after_exec(&reports), killed, "{launcher}: {out:?}");
+        // The command line is read when the report is written: a report can show the
+        // launcher's when the kill caught the exec before its new command line was readable.
+        assert!(after_exec(&reports) <= killed, "{launcher}: {out:?}");
         assert_eq!(
             reports.len() as u64,
             refused + killed,

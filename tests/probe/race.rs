@@ -200,6 +200,8 @@ pub fn run_call(a: &mut Args) -> Result<(), Fail> {
     let path = addr(buf.as_slice());
     let (fixed, oth) = (allowed_c.as_ptr() as usize, other_c.as_ptr() as usize);
     let target = c"t".as_ptr() as usize;
+    // The *at forms, which every ABI has (aarch64 lacks mkdir, rename and the like).
+    let cwd = w(libc::AT_FDCWD.into());
     let times = [0i64; 4];
     let (xname, xval) = (c"user.race".as_ptr() as usize, c"1".as_ptr() as usize);
     let (mut ok, mut failed) = (0u64, 0u64);
@@ -209,13 +211,13 @@ pub fn run_call(a: &mut Args) -> Result<(), Fail> {
         // live for the whole loop; the rest are integers.
         let r = unsafe {
             match what.as_str() {
-                "mkdir" => call(Some(libc::SYS_mkdir), &[path, 0o755]),
-                "symlink" => call(Some(libc::SYS_symlink), &[target, path]),
-                "unlink" => call(Some(libc::SYS_unlink), &[path]),
-                "rename-from" => call(Some(libc::SYS_rename), &[path, oth]),
-                "rename-to" => call(Some(libc::SYS_rename), &[oth, path]),
-                "chmod" => call(Some(libc::SYS_chmod), &[path, 0o600]),
-                "chown" => call(Some(libc::SYS_chown), &[path, 65534, 65534]),
+                "mkdir" => call(Some(libc::SYS_mkdirat), &[cwd, path, 0o755]),
+                "symlink" => call(Some(libc::SYS_symlinkat), &[target, cwd, path]),
+                "unlink" => call(Some(libc::SYS_unlinkat), &[cwd, path, 0]),
+                "rename-from" => call(Some(libc::SYS_renameat), &[cwd, path, cwd, oth]),
+                "rename-to" => call(Some(libc::SYS_renameat), &[cwd, oth, cwd, path]),
+                "chmod" => call(Some(libc::SYS_fchmodat), &[cwd, path, 0o600]),
+                "chown" => call(Some(libc::SYS_fchownat), &[cwd, path, 65534, 65534, 0]),
                 "truncate" => call(Some(libc::SYS_truncate), &[path, 0]),
                 "utimensat" => call(
                     Some(libc::SYS_utimensat),
@@ -236,19 +238,23 @@ pub fn run_call(a: &mut Args) -> Result<(), Fail> {
         // SAFETY: as above; these buffers are fixed.
         let _ = unsafe {
             match what.as_str() {
-                "mkdir" => call(Some(libc::SYS_rmdir), &[fixed]),
-                "symlink" => call(Some(libc::SYS_unlink), &[fixed]),
+                "mkdir" => call(
+                    Some(libc::SYS_unlinkat),
+                    &[cwd, fixed, w(libc::AT_REMOVEDIR.into())],
+                ),
+                "symlink" => call(Some(libc::SYS_unlinkat), &[cwd, fixed, 0]),
                 "unlink" => call(
-                    Some(libc::SYS_open),
+                    Some(libc::SYS_openat),
                     &[
+                        cwd,
                         fixed,
                         w((libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC).into()),
                         0o644,
                     ],
                 )
                 .map(|fd| libc::close(libc::c_int::try_from(fd).unwrap_or(-1)).into()),
-                "rename-from" => call(Some(libc::SYS_rename), &[oth, fixed]),
-                "rename-to" => call(Some(libc::SYS_rename), &[fixed, oth]),
+                "rename-from" => call(Some(libc::SYS_renameat), &[cwd, oth, cwd, fixed]),
+                "rename-to" => call(Some(libc::SYS_renameat), &[cwd, fixed, cwd, oth]),
                 _ => Ok(0),
             }
         };
