@@ -375,6 +375,8 @@ impl<'a, const N: usize> CStrArray<'a, N> {
     }
 
     /// Appends `s`. Errors: `E2BIG` when `N - 1` strings are already there (one slot is the NULL).
+    // Out of line: inlined, it made the `syd` binary bigger (size budget).
+    #[inline(never)]
     pub fn push(&mut self, s: &'a CStr) -> Result<(), Errno> {
         let next = self.len.checked_add(1).filter(|&n| n < N);
         match (next, self.ptrs.get_mut(self.len)) {
@@ -542,6 +544,8 @@ impl Stat {
     // The nanosecond fields are `long`: the conversion only widens on 32-bit ABIs, and is the
     // identity on 64-bit ones.
     #[allow(clippy::useless_conversion)]
+    // Out of line: inlined, it made the `syd` binary bigger (size budget).
+    #[inline(never)]
     fn from(st: &libc::stat) -> Stat {
         // musl's dev_t, ino_t and off_t are 64 bits wide on every ABI.
         Stat {
@@ -1874,6 +1878,8 @@ pub fn read_signal(fd: &Fd) -> Result<Option<c_int>, Errno> {
 /// Raises this process's soft `RLIMIT_NOFILE` to its hard limit and returns the soft limit
 /// now in force (0 if it cannot be read). The limit is a number of descriptors: above
 /// `usize::MAX` (only on 32-bit targets with an infinite limit) it counts as `usize::MAX`.
+// Out of line: inlined, it made the `syd` binary bigger (size budget).
+#[inline(never)]
 pub fn raise_nofile_limit() -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
