@@ -382,6 +382,8 @@ impl<'f> SyscallView<'f> {
 
     /// Whether two entries decide identically (same layers and final action), so that they can
     /// share compiled code.
+    // Out of line: inlined, it made the `syd` binary bigger (size budget).
+    #[inline(never)]
     pub fn same_decision(&self, other: &SyscallView<'_>) -> bool {
         self.entry.fin == other.entry.fin
             && self.entry.layers == other.entry.layers

@@ -535,6 +535,8 @@ impl Ctx<'_> {
     }
 
     /// Whether the calls of a type in state `m` go to user space.
+    // Out of line: inlined, it made the `syd` binary bigger (size budget).
+    #[inline(never)]
     fn routed(&self, m: Mode) -> bool {
         // SECURITY: a type that is off while the lock is on at start-up can never be switched
         // on, so its calls need not reach user space.
