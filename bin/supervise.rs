@@ -80,7 +80,7 @@ struct Thread {
     tgid: i32,
     /// Start time of the thread (/proc/TID/stat field 22).
     start: u64,
-    /// `/proc/<tid>/stat`, kept open while the descriptor budget allows: see `tgid`.
+    /// `/proc/<tid>/comm`, kept open while the descriptor budget allows: see `tgid`.
     stat: Option<Fd>,
     /// `/proc/<tid>/status`, opened at the first emulated open and kept likewise.
     status: Option<Fd>,
@@ -98,13 +98,13 @@ impl Thread {
 }
 
 impl Thread {
-    /// Whether the thread still is the one this entry was made for.
+    /// Whether the thread still is the one this entry was made for: a read of the kept
+    /// descriptor succeeds (see `Supervisor::tgid`), else its start time is unchanged.
     fn alive(&self, tid: i32) -> bool {
-        let start = match &self.stat {
-            Some(fd) => read_start_time_fd(fd),
-            None => read_start_time(Pid(tid)),
-        };
-        start == Some(self.start)
+        match &self.stat {
+            Some(fd) => sys::pread(fd, &mut [0u8; 32], 0).is_ok(),
+            None => read_start_time(Pid(tid)) == Some(self.start),
+        }
     }
 }
 
@@ -297,13 +297,16 @@ impl Supervisor {
     /// SECURITY: pids are recycled. An entry is trusted only while the start time of its
     /// thread (and of its group leader) is unchanged; otherwise it belonged to a dead task,
     /// whose relaxed or unlocked state must not pass to the newcomer. The entry keeps
-    /// `/proc/<tid>/stat` open, so that the check is one pread instead of open, read, close.
+    /// `/proc/<tid>/comm` open, so that the check is one small pread instead of open, read,
+    /// close of `/proc/<tid>/stat` (whose formatting costs microseconds per notification).
     /// A procfs descriptor pins the task's `struct pid`, not its number: once that task is
     /// reaped, reading the descriptor fails (ESRCH), even after the number went to a new
-    /// task, and a successful read names the same task (its start time is compared all the
-    /// same). An exec by a non-leader thread moves that thread to the leader's pid, with the
-    /// leader's start time: the same thread group, as before. When the descriptor budget is
-    /// spent, an entry keeps no descriptor and the path is read each time, as it was.
+    /// task, and a successful read names the same task. The descriptor is opened before the
+    /// start time is read by path; should the number change hands in between, the pinned
+    /// task is gone and the next check starts over. An exec by a non-leader thread moves that
+    /// thread to the leader's pid, with the leader's start time: the same thread group, as
+    /// before. When the descriptor budget is spent, an entry keeps no descriptor and the
+    /// start time is read by path each time, as it was.
     fn tgid(&mut self, tid: i32) -> Option<i32> {
         if let Some(t) = self.tids.get(&tid) {
             if t.alive(tid) {
@@ -317,14 +320,11 @@ impl Supervisor {
             self.prune();
         }
         let stat = if self.kept < self.keep_max {
-            open_proc(Pid(tid), b"/stat").ok()
+            open_proc(Pid(tid), b"/comm").ok()
         } else {
             None
         };
-        let start = match &stat {
-            Some(fd) => read_start_time_fd(fd),
-            None => read_start_time(Pid(tid)),
-        }?;
+        let start = read_start_time(Pid(tid))?;
         let (tgid, ppid) = read_status_ids(Pid(tid))?;
         let leader_start = if tgid == tid {
             start
@@ -1717,14 +1717,6 @@ fn open_proc(pid: Pid, suffix: &[u8]) -> Result<Fd, Errno> {
 fn read_start_time(tid: Pid) -> Option<u64> {
     let mut buf = [0u8; 1024];
     let n = read_proc_file(tid, b"/stat", &mut buf).ok()?;
-    parse_start_time(buf.get(..n)?)
-}
-
-/// The start time in a kept `/proc/<tid>/stat` descriptor: one pread (a seq_file read at
-/// offset 0 returns the whole line, far below the buffer). `None` once the task is gone.
-fn read_start_time_fd(fd: &Fd) -> Option<u64> {
-    let mut buf = [0u8; 1024];
-    let n = sys::pread(fd, &mut buf, 0).ok()?;
     parse_start_time(buf.get(..n)?)
 }
 
