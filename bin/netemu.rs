@@ -187,7 +187,7 @@ impl Supervisor {
         }
     }
 
-    /// [`Self::emulate`], with the errors to answer as `Err`.
+    /// [`Self::emulate_net`], with the errors to answer as `Err`.
     #[allow(clippy::too_many_arguments)]
     fn try_emulate(
         &mut self,

@@ -398,7 +398,23 @@ impl Supervisor {
     /// `in_proc`: the call reaches a `/proc/<pid>` entry, whose ptrace access check looks at
     /// CAP_SYS_PTRACE (which the command lacks: bin/child.rs); such an identity is computed
     /// afresh, not remembered.
+    ///
+    /// When syd runs as root and the status cannot be read (the tracee is gone), the call runs
+    /// as the supervisor with the default umask, as it did before the identity was cached;
+    /// [`Self::identity_of`] tells that case apart.
     fn identity(&mut self, tid: Pid, umask: bool, in_proc: bool) -> (Option<Creds>, u32) {
+        self.identity_of(tid, umask, in_proc)
+            .unwrap_or((None, if umask { 0o022 } else { 0 }))
+    }
+
+    /// [`Self::identity`], with `ESRCH` when syd runs as root and the identity is neither
+    /// remembered nor readable.
+    fn identity_of(
+        &mut self,
+        tid: Pid,
+        umask: bool,
+        in_proc: bool,
+    ) -> Result<(Option<Creds>, u32), Errno> {
         let cached = self
             .tids
             .get(&tid.0)
@@ -406,10 +422,10 @@ impl Supervisor {
             .and_then(|t| t.creds.clone());
         if !umask {
             if let Some(c) = cached {
-                return (c, 0);
+                return Ok((c, 0));
             }
             if !self.root {
-                return (None, 0);
+                return Ok((None, 0));
             }
         }
         let mut buf = [0u8; 4096];
@@ -418,6 +434,9 @@ impl Supervisor {
         let creds = match (&self.caps, cached) {
             (_, Some(c)) => c,
             (Some(ours), None) if self.root => {
+                if status.is_empty() {
+                    return Err(Errno(e::ESRCH));
+                }
                 let c = Creds::of(tid, status, ours, &self.user_ns, in_proc);
                 if len > 0 && !in_proc {
                     if let Some(t) = self.tids.get_mut(&tid.0) {
@@ -433,7 +452,7 @@ impl Supervisor {
         } else {
             0
         };
-        (creds, mask)
+        Ok((creds, mask))
     }
 
     /// Forgets tasks that no longer exist.
@@ -1879,23 +1898,10 @@ impl Supervisor {
     /// tracee's fsuid and fsgid are 0 with the supervisor's effective capabilities. A call the
     /// supervisor makes for such a tracee is checked by the kernel as the tracee's would be,
     /// and names the same uid and gid to a peer.
+    /// The identity is the one remembered per thread (`identity`); an unreadable one is not
+    /// the supervisor's.
     pub(crate) fn same_identity(&mut self, tracee: &Tracee) -> bool {
-        matches!(self.tracee_creds(tracee), Ok(None))
-    }
-
-    /// The tracee's identity when syd runs as root and it differs from the supervisor's;
-    /// `ESRCH` when syd runs as root and the tracee's status cannot be read.
-    fn tracee_creds(&mut self, tracee: &Tracee) -> Result<Option<Creds>, Errno> {
-        let Some(ours) = self.caps.filter(|_| self.root) else {
-            return Ok(None);
-        };
-        let mut buf = [0u8; 4096];
-        let len = self.read_status(tracee.tid, &mut buf).unwrap_or(0);
-        let status = buf.get(..len).unwrap_or(&[]);
-        if status.is_empty() {
-            return Err(Errno(e::ESRCH));
-        }
-        Ok(Creds::of(tracee.tid, status, &ours, &self.user_ns, false))
+        matches!(self.identity_of(tracee.tid, false, false), Ok((None, _)))
     }
 }
 
