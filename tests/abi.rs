@@ -12,68 +12,11 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::{require_kernel, syd, Output, TempDir};
 
-use common::{require_kernel, skip_unless, syd, Output};
-
-/// A temporary directory, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("syd-abi-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d.canonicalize().unwrap())
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.0.join(name).to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Builds tests/abi/paths32.c for i386, or prints `skip:` and returns `None` when no C compiler
-/// builds i386 code or the kernel cannot run it.
+/// Builds tests/abi/paths32.c for i386 (see `common::build_i386`).
 fn paths32(dir: &TempDir) -> Option<String> {
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/abi/paths32.c");
-    let bin = dir.p("paths32");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let built = std::process::Command::new(&cc)
-        .args([
-            "-m32",
-            "-nostdlib",
-            "-static",
-            "-ffreestanding",
-            "-fno-pie",
-            "-no-pie",
-            "-fno-stack-protector",
-            "-fno-tree-loop-distribute-patterns",
-            "-O1",
-            "-o",
-            &bin,
-            src,
-        ])
-        .output();
-    let ok = matches!(&built, Ok(o) if o.status.success());
-    if !skip_unless(
-        ok,
-        &format!("{cc} -m32 -nostdlib cannot build i386 code: {built:?}"),
-    ) {
-        return None;
-    }
-    let native = std::process::Command::new(&bin).arg("getpid").output();
-    let runs = matches!(&native, Ok(o) if o.stdout == b"ok 0\n");
-    skip_unless(
-        runs,
-        &format!("the kernel cannot run i386 programs: {native:?}"),
-    )
-    .then_some(bin)
+    common::build_i386("abi/paths32.c", &dir.p("paths32"), "getpid", b"ok 0\n")
 }
 
 /// Runs the i386 helper under syd with `opts`.

@@ -20,37 +20,8 @@ mod common;
 use std::net::{TcpListener, UdpSocket};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener};
-use std::path::PathBuf;
 
-use common::{probe_path, require_kernel, skip_unless, syd, Output};
-
-/// A fresh empty directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("syd-net-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d.canonicalize().unwrap())
-    }
-
-    /// `name` inside the directory, as text.
-    fn p(&self, name: &str) -> String {
-        self.0.join(name).to_str().unwrap().to_owned()
-    }
-
-    /// The directory, as text.
-    fn s(&self) -> String {
-        self.0.to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{probe_path, require_kernel, skip_unless, syd, Output, TempDir};
 
 /// `-m` for each magic command, then `--` and the probe with `args`.
 fn argv<'a>(magic: &[&'a str], tail: &[&'a str]) -> Vec<&'a str> {
@@ -1097,42 +1068,14 @@ fn privileged_port_binds_are_learned_after_the_kernel_made_them() {
     assert!(contexts(&out).is_empty(), "{out:#?}");
 }
 
-/// Builds tests/net/socketcall32.c for i386, or prints `skip:` and returns `None` when no C
-/// compiler builds i386 code or the kernel cannot run it.
+/// Builds tests/net/socketcall32.c for i386 (see `common::build_i386`).
 fn socketcall32(dir: &TempDir) -> Option<String> {
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/socketcall32.c");
-    let bin = dir.p("socketcall32");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let built = std::process::Command::new(&cc)
-        .args([
-            "-m32",
-            "-nostdlib",
-            "-static",
-            "-ffreestanding",
-            "-fno-pie",
-            "-no-pie",
-            "-fno-stack-protector",
-            "-fno-tree-loop-distribute-patterns",
-            "-O1",
-            "-o",
-            &bin,
-            src,
-        ])
-        .output();
-    let ok = matches!(&built, Ok(o) if o.status.success());
-    if !skip_unless(
-        ok,
-        &format!("{cc} -m32 -nostdlib cannot build i386 code: {built:?}"),
-    ) {
-        return None;
-    }
-    let native = std::process::Command::new(&bin).arg("sendto-null").output();
-    let runs = matches!(&native, Ok(o) if o.stdout == b"ok 1\n");
-    skip_unless(
-        runs,
-        &format!("the kernel cannot run i386 programs: {native:?}"),
+    common::build_i386(
+        "net/socketcall32.c",
+        &dir.p("socketcall32"),
+        "sendto-null",
+        b"ok 1\n",
     )
-    .then_some(bin)
 }
 
 #[test]

@@ -297,3 +297,70 @@ pub fn require_kernel() -> bool {
         "the kernel has no seccomp (CONFIG_SECCOMP)",
     )
 }
+
+/// A fresh empty directory under the system's temporary directory (canonical), removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// `syd-test-PID-name` under the temporary directory, emptied first.
+    pub fn new(name: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("syd-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d.canonicalize().unwrap())
+    }
+
+    /// `name` inside the directory, as text.
+    pub fn p(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_owned()
+    }
+
+    /// The directory, as text.
+    pub fn s(&self) -> String {
+        self.0.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Builds the libc-free i386 program `tests/<src>` (`cc -m32 -nostdlib`, raw `int $0x80`) as
+/// `bin`, and returns `bin` once running it with `arg` printed `want`; prints `skip:` and
+/// returns `None` when no C compiler builds i386 code or the kernel cannot run it.
+pub fn build_i386(src: &str, bin: &str, arg: &str, want: &[u8]) -> Option<String> {
+    let src = format!("{}/tests/{src}", env!("CARGO_MANIFEST_DIR"));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let built = Command::new(&cc)
+        .args([
+            "-m32",
+            "-nostdlib",
+            "-static",
+            "-ffreestanding",
+            "-fno-pie",
+            "-no-pie",
+            "-fno-stack-protector",
+            "-fno-tree-loop-distribute-patterns",
+            "-O1",
+            "-o",
+            bin,
+            &src,
+        ])
+        .output();
+    let ok = matches!(&built, Ok(o) if o.status.success());
+    if !skip_unless(
+        ok,
+        &format!("{cc} -m32 -nostdlib cannot build i386 code: {built:?}"),
+    ) {
+        return None;
+    }
+    let native = Command::new(bin).arg(arg).output();
+    let runs = matches!(&native, Ok(o) if o.stdout == want);
+    skip_unless(
+        runs,
+        &format!("the kernel cannot run i386 programs: {native:?}"),
+    )
+    .then(|| bin.to_owned())
+}
