@@ -165,30 +165,15 @@ impl Supervisor {
             // SECURITY: no address: a send on a connected socket, not a network access.
             return Reply::Answer(Answer::Continue);
         }
-        let len = match address_length(net, addr_len) {
-            Ok(0) => {
-                // SECURITY: no address bytes: the kernel refuses the call or, for a send,
-                // uses the connected peer, which was checked at connect.
-                return Reply::Answer(Answer::Continue);
-            }
-            Ok(len) => len,
-            Err(err) => return Reply::Answer(Answer::Errno(err)),
-        };
-        let mut raw = [0u8; SOCKADDR_STORAGE];
-        let Some(buf) = raw.get_mut(..len) else {
-            return Reply::Answer(Answer::Errno(Errno(e::EFAULT)));
-        };
-        // The kernel copies the whole length or fails with EFAULT; a short read would check
-        // an address cut at an unmapped page. recvmsg's msg_name is an output buffer: the
-        // kernel never reads it, so what can be read is checked (SPEC §9 #15).
-        let got = if net == NetCall::RecvMsg {
-            mem::read(self.method, n.pid, addr_ptr, buf)
-        } else {
-            mem::read_exact(self.method, n.pid, addr_ptr, buf).map(|()| len)
-        };
-        let got = match got {
-            Ok(g) => g,
-            Err(err) => return Reply::Answer(Answer::Errno(err)),
+        // The kernel's length rules, and the whole address or EFAULT (recvmsg's msg_name is an
+        // output buffer the kernel never reads: what can be read is checked, SPEC §9 #15).
+        let mut raw = [0u8; syd_core::limits::MAX_SOCKADDR];
+        let got = match notify::read_call_sockaddr(&tm, net, addr_ptr, addr_len, &mut raw) {
+            // SECURITY: no address bytes: the kernel refuses the call or, for a send, uses the
+            // connected peer, which was checked at connect.
+            Ok([]) => return Reply::Answer(Answer::Continue),
+            Ok(bytes) => bytes.len(),
+            Err(err) => return Reply::Answer(Answer::Errno(mem::errno(err))),
         };
         if !self.valid(n) {
             return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
@@ -448,24 +433,6 @@ impl Supervisor {
         };
         self.learn(&learned);
         Some(true)
-    }
-}
-
-/// `sizeof(struct sockaddr_storage)`: the longest address the kernel copies in.
-const SOCKADDR_STORAGE: usize = 128;
-
-/// The length of an address argument as the kernel takes it (net/socket.c
-/// `move_addr_to_kernel`, `__copy_msghdr`): a C `int`, so only the low 32 bits of the register
-/// count. Errors: EINVAL when negative, or above [`SOCKADDR_STORAGE`] for bind, connect and
-/// sendto; sendmsg and recvmsg clamp it to that instead.
-fn address_length(net: NetCall, raw: u64) -> Result<usize, Errno> {
-    // Truncation is the point: the kernel reads an int and ignores the upper half.
-    let len = (raw as u32).cast_signed();
-    let len = usize::try_from(len).map_err(|_| Errno(libc::EINVAL))?;
-    match net {
-        NetCall::SendMsg | NetCall::RecvMsg => Ok(len.min(SOCKADDR_STORAGE)),
-        _ if len > SOCKADDR_STORAGE => Err(Errno(libc::EINVAL)),
-        _ => Ok(len),
     }
 }
 

@@ -98,6 +98,12 @@ pub enum NotifyError {
         /// Its value.
         value: u64,
     },
+    /// A socket address length the kernel refuses (negative as an `int`, or above
+    /// [`MAX_SOCKADDR`] for bind, connect and sendto): `EINVAL`.
+    AddrLen {
+        /// The length's low 32 bits, as the kernel's `int`.
+        len: i32,
+    },
     /// The syscall number has no handler on this ABI: `ENOSYS`.
     Unhandled {
         /// The number.
@@ -114,7 +120,9 @@ impl NotifyError {
             NotifyError::Fault { errno, .. } => errno,
             NotifyError::NameTooLong { .. } => ENAMETOOLONG,
             NotifyError::EmptyPath { .. } => ENOENT,
-            NotifyError::HowTooSmall { .. } | NotifyError::HowInvalid { .. } => EINVAL,
+            NotifyError::HowTooSmall { .. }
+            | NotifyError::HowInvalid { .. }
+            | NotifyError::AddrLen { .. } => EINVAL,
             NotifyError::HowTooBig { .. } | NotifyError::HowTail { .. } => E2BIG,
             NotifyError::Unhandled { .. } => ENOSYS,
         }
@@ -143,6 +151,7 @@ impl fmt::Display for NotifyError {
             NotifyError::HowInvalid { field, value } => {
                 write!(f, "open_how {field} {value:#x} refused")
             }
+            NotifyError::AddrLen { len } => write!(f, "socket address length {len} refused"),
             NotifyError::Unhandled { nr } => write!(f, "syscall {nr} has no handler"),
         }
     }
@@ -587,6 +596,43 @@ pub fn read_sockaddr<'b, M: Memory + ?Sized>(
     let n = usize::try_from(len).map_or(MAX_SOCKADDR, |l| l.min(MAX_SOCKADDR));
     let b = buf.get_mut(..n).ok_or(fault(addr))?;
     read_partial(mem, addr, b)
+}
+
+/// The length of the address argument of `call` as the kernel takes it (net/socket.c
+/// `move_addr_to_kernel`, `__copy_msghdr`): a C `int`, so only the low 32 bits of `raw` count.
+/// sendmsg and recvmsg clamp it to [`MAX_SOCKADDR`]. Errors: [`NotifyError::AddrLen`] when it is
+/// negative, or above [`MAX_SOCKADDR`] for bind, connect and sendto.
+pub fn sockaddr_len(call: NetCall, raw: u64) -> Result<usize, NotifyError> {
+    // Truncation is the point: the kernel reads an int and ignores the upper half.
+    let len = (raw as u32).cast_signed();
+    let refused = NotifyError::AddrLen { len };
+    let n = usize::try_from(len).map_err(|_| refused)?;
+    match call {
+        NetCall::SendMsg | NetCall::RecvMsg => Ok(n.min(MAX_SOCKADDR)),
+        _ if n > MAX_SOCKADDR => Err(refused),
+        _ => Ok(n),
+    }
+}
+
+/// Reads the address argument of `call` at `addr`, of the raw length `raw_len`, as the kernel
+/// does: [`sockaddr_len`] bytes, all of them (an address cut at an unmapped page would be
+/// checked short), except for recvmsg, whose `msg_name` is an output buffer the kernel never
+/// reads: there what can be read is returned. Errors: those of [`sockaddr_len`];
+/// [`NotifyError::Fault`] when a byte (recvmsg: the first byte) cannot be read.
+pub fn read_call_sockaddr<'b, M: Memory + ?Sized>(
+    mem: &M,
+    call: NetCall,
+    addr: u64,
+    raw_len: u64,
+    buf: &'b mut [u8; MAX_SOCKADDR],
+) -> Result<&'b [u8], NotifyError> {
+    let len = sockaddr_len(call, raw_len)?;
+    let b = buf.get_mut(..len).ok_or(fault(addr))?;
+    if call == NetCall::RecvMsg {
+        return read_partial(mem, addr, b);
+    }
+    read_exact(mem, addr, b)?;
+    Ok(b)
 }
 
 /// A decoded network call: [`NetArgs`] and its address, if it passes one.
@@ -1326,6 +1372,37 @@ mod tests {
             let regions = [(0x1000u64, *bytes)];
             assert_eq!(read_msghdr(&image(&regions), arch, 0x1000), *want, "{what}");
         }
+    }
+
+    #[test]
+    fn call_sockaddr_lengths_as_the_kernel() {
+        let big = [7u8; 300];
+        let regions = [(0x1000u64, &big[..])];
+        let mem = image(&regions);
+        let einval = |len| Err(NotifyError::AddrLen { len });
+        // (call, declared length, bytes read or error)
+        let cases: &[(NetCall, u64, Result<usize, NotifyError>)] = &[
+            (NetCall::Connect, 16, Ok(16)),
+            (NetCall::Connect, 128, Ok(128)),
+            (NetCall::Connect, 129, einval(129)),
+            (NetCall::Bind, (1 << 32) | 16, Ok(16)),
+            (NetCall::SendTo, 0xffff_ffff, einval(-1)),
+            (NetCall::SendMsg, 200, Ok(128)),
+            (NetCall::RecvMsg, 200, Ok(128)),
+            (NetCall::Connect, 0, Ok(0)),
+        ];
+        for &(call, len, want) in cases {
+            let mut sa = [0u8; MAX_SOCKADDR];
+            let got = read_call_sockaddr(&mem, call, 0x1000, len, &mut sa).map(<[u8]>::len);
+            assert_eq!(got, want, "{call:?} {len:#x}");
+        }
+        // The end of the mapping: all or EFAULT, but recvmsg takes what is there.
+        let end = 0x1000 + 300 - 6;
+        let mut sa = [0u8; MAX_SOCKADDR];
+        let r = read_call_sockaddr(&mem, NetCall::Connect, end, 16, &mut sa);
+        assert_eq!(r, Err(f(0x1000 + 300)));
+        let r = read_call_sockaddr(&mem, NetCall::RecvMsg, end, 16, &mut sa).map(<[u8]>::len);
+        assert_eq!(r, Ok(6));
     }
 
     #[test]

@@ -17,8 +17,8 @@ use syd_core::arch::{Arch, Endian, ARCHES, MIPSEL, MIPSEL64};
 use syd_core::limits::{MAX_OPEN_HOW, MAX_SOCKADDR, PATH_MAX};
 use syd_core::magic::{self, Context, Origin};
 use syd_core::notify::{
-    decode, pointer_size, Buffers, Fault, Memory, NotifyError, OpenHow, PathStr, Request, EFAULT,
-    ENAMETOOLONG,
+    decode, pointer_size, read_call_sockaddr, sockaddr_len, Buffers, Fault, Memory, NotifyError,
+    OpenHow, PathStr, Request, EFAULT, ENAMETOOLONG,
 };
 use syd_core::sandbox::{check_addr, check_path, Cap, Mode, Net, Sandbox, Verdict};
 use syd_core::syscall::{classify_open, lookup, Handler, NetCall, OpenFlags};
@@ -372,6 +372,21 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             if let Some(a) = n.addr {
+                // The binary's reading (the kernel's length rules): all declared bytes or an
+                // error, but for recvmsg; never more than MAX_SOCKADDR.
+                let mut sa = [0u8; MAX_SOCKADDR];
+                let call = n.args.call;
+                match read_call_sockaddr(&mem, call, a.at, a.declared, &mut sa) {
+                    Ok(b) => {
+                        let len = sockaddr_len(call, a.declared).unwrap_or(usize::MAX);
+                        assert!(b.len() <= MAX_SOCKADDR);
+                        if call != NetCall::RecvMsg {
+                            assert_eq!(b.len(), len, "whole address");
+                        }
+                        assert_eq!(b, &mem.run(a.at, b.len())[..], "call sockaddr");
+                    }
+                    Err(e) => assert!(e.errno() != 0),
+                }
                 assert!(a.bytes.len() as u64 <= a.declared);
                 assert!(a.bytes.len() <= MAX_SOCKADDR);
                 let bound = a.declared.min(MAX_SOCKADDR as u64) as usize;
