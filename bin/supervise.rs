@@ -1782,7 +1782,8 @@ fn parse_umask(s: &[u8]) -> Option<u32> {
 struct Creds {
     fsuid: u32,
     fsgid: u32,
-    groups: Vec<u32>,
+    /// Shared, so that the identity remembered per thread is handed out without copying.
+    groups: Rc<[u32]>,
     /// The tracee's effective capabilities, 0 when they belong to another user namespace.
     cap_eff: u64,
 }
@@ -1849,13 +1850,14 @@ impl Creds {
         if fsuid == 0 && fsgid == 0 && cap_eff | ptrace == ours.effective | ptrace {
             return None;
         }
-        let groups = field(b"Groups:")
+        let groups: Vec<u32> = field(b"Groups:")
             .map(|l| {
                 l.split(|b| b.is_ascii_whitespace())
                     .filter_map(|w| core::str::from_utf8(w).ok()?.parse().ok())
                     .collect()
             })
             .unwrap_or_default();
+        let groups = Rc::from(groups);
         Some(Creds {
             fsuid,
             fsgid,
