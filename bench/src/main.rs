@@ -14,6 +14,7 @@ mod sys;
 mod stats;
 mod work;
 
+use std::env;
 use std::ffi::{CString, OsString};
 use std::fs::{self, File};
 use std::io::Write as _;
@@ -646,6 +647,16 @@ fn run_once(
     let err_path = logs.join("stderr");
     let out = File::create(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
     let err = File::create(&err_path).map_err(|e| format!("{}: {e}", err_path.display()))?;
+    // A clean environment: `cargo run` puts LD_LIBRARY_PATH (four directories) in the
+    // harness's, and the dynamic loader of every program a workload starts would then try
+    // each of them for each library: failed opens that native runs pay little for and the
+    // sandboxed runs pay a notification each for.
+    cmd.env_clear();
+    for keep in ["PATH", "HOME"] {
+        if let Some(v) = env::var_os(keep) {
+            cmd.env(keep, v);
+        }
+    }
     cmd.current_dir(&w.cwd)
         .env("TMPDIR", ctx.root.join("tmp"))
         .env("LC_ALL", "C")
