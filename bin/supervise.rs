@@ -82,7 +82,8 @@ struct Thread {
     start: u64,
     /// `/proc/<tid>/comm`, kept open while the descriptor budget allows: see `tgid`.
     stat: Option<Fd>,
-    /// `/proc/<tid>/status`, opened at the first emulated open and kept likewise.
+    /// `/proc/<tid>/status`, opened when the thread is first seen (for its group and parent)
+    /// and kept likewise: the identity of its emulated calls is read from it.
     status: Option<Fd>,
     /// The identity an emulated call of this thread runs with (`Some(None)`: the supervisor's
     /// own), once read; forgotten when the thread changes its ids, groups, capabilities or
@@ -325,7 +326,18 @@ impl Supervisor {
             None
         };
         let start = read_start_time(Pid(tid))?;
-        let (tgid, ppid) = read_status_ids(Pid(tid))?;
+        // The status is kept open too (budget allowing): the identity is read from it later.
+        let status = if stat.is_some() && self.kept + 1 < self.keep_max {
+            open_proc(Pid(tid), b"/status").ok()
+        } else {
+            None
+        };
+        let mut buf = [0u8; 2048];
+        let len = match &status {
+            Some(fd) => sys::pread(fd, &mut buf, 0).ok()?,
+            None => read_proc_record(Pid(tid), b"/status", &mut buf).ok()?,
+        };
+        let (tgid, ppid) = status_ids(buf.get(..len)?)?;
         let leader_start = if tgid == tid {
             start
         } else {
@@ -339,7 +351,7 @@ impl Supervisor {
             let parent = self
                 .tasks
                 .get(&ppid)
-                .filter(|p| read_start_time(Pid(ppid)) == Some(p.start));
+                .filter(|p| self.leader_is(ppid, p.start));
             let (policy, lock) = match parent {
                 Some(p) => (p.policy.clone(), p.lock),
                 None => (self.startup.clone(), self.startup_lock),
@@ -352,19 +364,29 @@ impl Supervisor {
             self.tasks.insert(tgid, task);
             self.seen += 1;
         }
-        self.kept += usize::from(stat.is_some());
         let entry = Thread {
             tgid,
             start,
             stat,
-            status: None,
+            status,
             creds: None,
         };
+        self.kept += entry.fds();
         if let Some(old) = self.tids.insert(tid, entry) {
             self.forget(old);
         }
         self.inserted += 1;
         Some(tgid)
+    }
+
+    /// Whether the thread group `pid` is still the one whose leader started at `start`: a
+    /// read of the leader's kept descriptor if its entry has one (see `tgid`), else the start
+    /// time read by path.
+    fn leader_is(&self, pid: i32, start: u64) -> bool {
+        match self.tids.get(&pid) {
+            Some(t) if t.stat.is_some() && t.tgid == pid && t.start == start => t.alive(pid),
+            _ => read_start_time(Pid(pid)) == Some(start),
+        }
     }
 
     /// Drops a thread entry and its descriptor.
@@ -385,7 +407,7 @@ impl Supervisor {
         }
         match &t.status {
             Some(fd) => sys::pread(fd, buf, 0).ok(),
-            None => read_proc_file(tid, b"/status", buf).ok(),
+            None => read_proc_record(tid, b"/status", buf).ok(),
         }
     }
 
@@ -475,6 +497,11 @@ impl Supervisor {
             // SECURITY: the filter only routes calls that have handlers; anything else is refused.
             return Reply::Answer(Answer::Errno(Errno(e::ENOSYS)));
         };
+        if let Handler::Stat { path, .. } = call.handler {
+            if let Some(reply) = self.stat_not_magic(n, path) {
+                return reply;
+            }
+        }
         let tid = n.pid.0;
         let Some(tgid) = self.tgid(tid) else {
             return Reply::Answer(Answer::Errno(Errno(e::ESRCH)));
@@ -924,6 +951,28 @@ impl Supervisor {
             let _ = self.write_fake_stat(n, call, arg(n, buf_arg), layout);
         }
         Reply::Answer(answer)
+    }
+
+    /// The answer to a stat-family call whose path is no magic path, or `None` when it may be
+    /// one (or cannot be read): then the whole notification is handled as usual.
+    ///
+    /// SECURITY: stat is not a sandboxed call; only the magic paths make it reach the
+    /// supervisor (SPEC §5.4). For any other path the answer is CONTINUE whoever asks, so it
+    /// needs neither the caller's entry nor a check that the notification is still valid: the
+    /// kernel reads the path again and answers as it would without syd. A path that changes
+    /// into a magic one after this read is looked up by the kernel, where it does not exist.
+    /// With exec verifications pending, the caller goes the usual way (its group may have to
+    /// be killed first).
+    fn stat_not_magic(&self, n: &Notif, path_arg: u8) -> Option<Reply> {
+        if !self.execs.is_empty() {
+            return None;
+        }
+        let mut head = [0u8; magic::PREFIX.len()];
+        mem::read_exact(self.method, n.pid, arg(n, path_arg), &mut head).ok()?;
+        if head.as_slice() == magic::PREFIX {
+            return None;
+        }
+        Some(Reply::Answer(Answer::Continue))
     }
 
     fn magic(&mut self, n: &Notif, tgid: i32, cmd: &Command<'_>) -> Answer {
@@ -1735,7 +1784,7 @@ fn open_proc(pid: Pid, suffix: &[u8]) -> Result<Fd, Errno> {
 /// The start time of `tid` (field 22 of /proc/TID/stat, in clock ticks since boot).
 fn read_start_time(tid: Pid) -> Option<u64> {
     let mut buf = [0u8; 1024];
-    let n = read_proc_file(tid, b"/stat", &mut buf).ok()?;
+    let n = read_proc_record(tid, b"/stat", &mut buf).ok()?;
     parse_start_time(buf.get(..n)?)
 }
 
@@ -1751,10 +1800,23 @@ fn parse_start_time(s: &[u8]) -> Option<u64> {
     core::str::from_utf8(field).ok()?.parse().ok()
 }
 
+/// Reads `/proc/<pid><suffix>`, a file the kernel formats whole at the first read (`stat`,
+/// `status`: one seq_file record), into `buf`: one read gives all of it that fits, so no
+/// second read looks for the end.
+fn read_proc_record(pid: Pid, suffix: &[u8], buf: &mut [u8]) -> Result<usize, Errno> {
+    let fd = open_proc(pid, suffix)?;
+    sys::read(&fd, buf)
+}
+
+/// The `Tgid:` and `PPid:` of `tid`.
 fn read_status_ids(tid: Pid) -> Option<(i32, i32)> {
     let mut buf = [0u8; 2048];
-    let n = read_proc_file(tid, b"/status", &mut buf).ok()?;
-    let s = buf.get(..n)?;
+    let n = read_proc_record(tid, b"/status", &mut buf).ok()?;
+    status_ids(buf.get(..n)?)
+}
+
+/// The `Tgid:` and `PPid:` of a `/proc/<tid>/status` text.
+fn status_ids(s: &[u8]) -> Option<(i32, i32)> {
     let tgid = i32::try_from(status_field(s, b"Tgid:")?).ok()?;
     let ppid = i32::try_from(status_field(s, b"PPid:")?).ok()?;
     Some((tgid, ppid))
