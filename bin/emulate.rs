@@ -41,7 +41,7 @@ use core::ffi::CStr;
 
 use syd_core::arch::Word;
 use syd_core::limits::PATH_MAX;
-use syd_core::sandbox::{Cap, Mode};
+use syd_core::sandbox::Cap;
 use syd_core::syscall::{emulate_of, Emulate, Flags, Follow, PathArg, Times};
 
 use super::{arg, e, open_root, relative_cstr, Call, Reply, Saved, Supervisor};
@@ -138,8 +138,9 @@ impl Supervisor {
         // the -D directory, but what it reaches from there is still checked). mount, umount and
         // umount2 need CAP_SYS_ADMIN, which the default filter refuses to them already (level
         // 0). listxattr and llistxattr list names that getxattr, not sandboxed (SPEC §2.10),
-        // reads anyway. A type that is off checked nothing: nothing can race.
-        if matches!(emulate, Emulate::Continue) || self.policy(tracee.tgid.0).mode(cap) == Mode::Off
+        // reads anyway. A type that is off, or allows every path, checked nothing: nothing can
+        // race.
+        if matches!(emulate, Emulate::Continue) || self.policy(tracee.tgid.0).allows_every_path(cap)
         {
             return Reply::Answer(Answer::Continue);
         }

@@ -680,6 +680,7 @@ impl Supervisor {
         errno: i32,
         out: &mut PathBuf,
     ) -> Check {
+        // (Not `allows_every_path`: chdir's -D confinement needs the path of a type that is on.)
         if self.policy(tgid).mode(cap) == Mode::Off {
             return Check::Allowed;
         }
@@ -1069,8 +1070,10 @@ impl Supervisor {
             // SECURITY: the initial exec runs the command the user asked for.
             return Reply::Answer(Answer::Continue);
         }
-        let mode = self.policy(tgid).mode(Cap::Exec);
-        let nothing_to_check = mode == Mode::Off && self.global.kill_if_match.is_empty();
+        let policy = self.policy(tgid);
+        let mode = policy.mode(Cap::Exec);
+        let nothing_to_check =
+            policy.allows_every_path(Cap::Exec) && self.global.kill_if_match.is_empty();
         let lock = self.tasks.get(&tgid).map_or(self.startup_lock, |t| t.lock);
         if nothing_to_check && lock != Lock::Exec {
             // SECURITY: exec sandboxing is off, nothing is to be killed and no lock waits for
@@ -1104,7 +1107,7 @@ impl Supervisor {
             self.kill(tracee.tgid);
             return Reply::Answer(Answer::Errno(Errno(e::EACCES)));
         }
-        if mode != Mode::Off || !self.global.kill_if_match.is_empty() {
+        if !nothing_to_check {
             // Verified once it has happened (bin/execcheck.rs); refused if it cannot be.
             if let Err(err) = self.pend_exec(n, call, tracee, &mut out) {
                 return Reply::Answer(Answer::Errno(err));
@@ -1141,10 +1144,11 @@ impl Supervisor {
         // RESOLVE_NO_MAGICLINKS 2, RESOLVE_NO_SYMLINKS 4, RESOLVE_BENEATH 8.
         let class = classify_open(flags, &f, resolve_flags & 0xe != 0);
         let policy = self.policy(tgid);
-        let write = class.write && policy.mode(Cap::Write) != Mode::Off;
-        let read = class.read && policy.mode(Cap::Read) != Mode::Off;
+        let write = class.write && !policy.allows_every_path(Cap::Write);
+        let read = class.read && !policy.allows_every_path(Cap::Read);
         if !write && !read {
-            // SECURITY: neither type checks this open; the kernel's result is the answer.
+            // SECURITY: neither type checks this open (off, or every path allowed): the
+            // kernel's result is the answer, whatever path it opens.
             return Reply::Answer(Answer::Continue);
         }
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
@@ -1386,8 +1390,8 @@ impl Supervisor {
     ) -> Reply {
         let mode = arg(n, mode_arg) & 0xffff_ffff;
         let policy = self.policy(tgid);
-        let write = mode & 2 != 0 && policy.mode(Cap::Write) != Mode::Off;
-        let read = policy.mode(Cap::Read) != Mode::Off;
+        let write = mode & 2 != 0 && !policy.allows_every_path(Cap::Write);
+        let read = !policy.allows_every_path(Cap::Read);
         for (cap, needed) in [(Cap::Write, write), (Cap::Read, read)] {
             if !needed {
                 continue;

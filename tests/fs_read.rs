@@ -430,3 +430,42 @@ fn chroot_opens_inside_the_root() {
     let out = run(&r, "open /full/x O_RDONLY");
     assert_eq!(out.stdout, "err EPERM\n", "{out:?}");
 }
+
+/// A list that allows every path (`allowlist/read+/***`) leaves opens to the kernel (nothing
+/// to check, nothing to race): a deny rule after it, given at start-up or at run time, must
+/// bring the checks back.
+#[test]
+fn every_path_allowed_until_a_deny_rule_follows() {
+    if !common::require_kernel() {
+        return;
+    }
+    let t = fscommon::Tree::new("allowall");
+    let no = t.p("no/file");
+    let deny = format!("denylist/read+{}/no/***", t.root.display());
+    let base = ["-m", "core/sandbox/read:deny", "-m", "allowlist/read+/***"];
+    // Allowed: read as natively, no report.
+    let script = format!("cat {no}");
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["--", "sh", "-c", &script]);
+    let out = common::syd(&args).run();
+    assert_eq!(
+        (out.code(), out.stdout.as_str()),
+        (Some(0), "data\n"),
+        "{out:?}"
+    );
+    assert!(fscommon::contexts(&out.stderr).is_empty(), "{out:?}");
+    // A deny rule at start-up, after the allow-all rule.
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["-m", &deny, "--", "sh", "-c", &script]);
+    let out = common::syd(&args).run();
+    assert_ne!(out.code(), Some(0), "{out:?}");
+    assert_eq!(fscommon::contexts(&out.stderr), [format!("openat(`{no}')")]);
+    // The same rule added at run time: the first read passes, the second is denied.
+    let script = format!("cat {no} && test -e '/dev/sydbox/{deny}' && cat {no}");
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend(["--", "sh", "-c", &script]);
+    let out = common::syd(&args).run();
+    assert_eq!(out.stdout, "data\n", "{out:?}");
+    assert_ne!(out.code(), Some(0), "{out:?}");
+    assert_eq!(fscommon::contexts(&out.stderr), [format!("openat(`{no}')")]);
+}

@@ -108,6 +108,10 @@ struct PathRule {
     text: Span,
 }
 
+/// Patterns that match every absolute path, whatever the case setting: `**` matches any
+/// string, `/` and all (rsync's wildmatch; a trailing `/***` also matches the bare prefix).
+pub const MATCH_ALL: [&[u8]; 2] = [b"/***", b"/**"];
+
 /// An ordered list of path patterns, each an allow or a deny rule.
 ///
 /// Limits: [`MAX_LIST_RULES`] rules and [`MAX_LIST_TEXT`] bytes of pattern text.
@@ -184,6 +188,20 @@ impl PathList {
             .rev()
             .find(|r| path_matches(self.pool.get(r.text), path, case))
             .map(|r| r.kind)
+    }
+
+    /// Whether every absolute path gets the verdict allow from this list: its last rule that
+    /// matches every path ([`MATCH_ALL`]) allows and no deny rule follows it; without such a
+    /// rule, when no rule denies and a path no rule matches is allowed (`default_allow`).
+    pub fn allows_every_path(&self, default_allow: bool) -> bool {
+        for r in self.rules.iter().rev() {
+            match r.kind {
+                Kind::Deny => return false,
+                Kind::Allow if MATCH_ALL.contains(&self.pool.get(r.text)) => return true,
+                Kind::Allow => {}
+            }
+        }
+        default_allow
     }
 
     /// The pattern of the first rule that matches `path`, if any.
@@ -365,6 +383,67 @@ impl AddrList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PATHS: [&[u8]; 9] = [
+        b"/",
+        b"/a",
+        b"/.hidden",
+        b"/etc/passwd",
+        b"/a/b/c/d/e/f",
+        b"/proc/1/fd/3",
+        b"//",
+        b"/a b/[x]*?",
+        b"/\xff/..",
+    ];
+
+    #[test]
+    fn match_all_patterns_match_every_path() {
+        for p in MATCH_ALL {
+            for path in PATHS {
+                assert!(path_matches(p, path, Case::Sensitive), "{p:?} {path:?}");
+                assert!(path_matches(p, path, Case::Insensitive), "{p:?} {path:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn allows_every_path_only_when_no_path_can_be_denied() {
+        let list = |rules: &[(Kind, &[u8])]| {
+            let mut l = PathList::new();
+            for (k, p) in rules {
+                l.push(*k, &[p]).unwrap();
+            }
+            l
+        };
+        let (a, d) = (Kind::Allow, Kind::Deny);
+        // (rules, default allow, expected)
+        let cases: [(&[(Kind, &[u8])], bool, bool); 9] = [
+            (&[], false, false),
+            (&[], true, true),
+            (&[(a, b"/***")], false, true),
+            (&[(a, b"/**")], false, true),
+            (&[(a, b"/tmp/***")], false, false),
+            (&[(a, b"/tmp/***")], true, true),
+            (&[(a, b"/***"), (d, b"/etc/shadow")], false, false),
+            (
+                &[(d, b"/etc/shadow"), (a, b"/***"), (a, b"/x")],
+                false,
+                true,
+            ),
+            (&[(a, b"/***"), (d, b"/***")], true, false),
+        ];
+        for (rules, default, want) in cases {
+            let l = list(rules);
+            assert_eq!(l.allows_every_path(default), want, "{rules:?} {default}");
+            if want {
+                // The claim holds for real: every path's verdict is allow.
+                for path in PATHS {
+                    let got = l.last_match(path, Case::Sensitive);
+                    assert!(got == Some(Kind::Allow) || (got.is_none() && default));
+                }
+            }
+        }
+    }
 
     #[test]
     fn last_match_wins_and_remove_compacts() {

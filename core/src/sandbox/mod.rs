@@ -184,6 +184,17 @@ impl TaskPolicy {
         self.paths.get(cap.index()).copied().unwrap_or(Mode::Off)
     }
 
+    /// Whether [`check_path`] allows every path of type `cap` under this policy, whatever the
+    /// path and the global settings: the type is off, or its list allows every path. The
+    /// supervisor then has nothing to check for this type, and nothing to race with.
+    pub fn allows_every_path(&self, cap: Cap) -> bool {
+        match self.mode(cap) {
+            Mode::Off => true,
+            Mode::Bpf => false,
+            m => self.list(cap).allows_every_path(m == Mode::Allow),
+        }
+    }
+
     /// Sets the state of path type `cap`.
     pub fn set_mode(&mut self, cap: Cap, mode: Mode) {
         if let Some(m) = self.paths.get_mut(cap.index()) {
