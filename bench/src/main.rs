@@ -484,7 +484,8 @@ fn setup(root: &Path, sizes: Sizes, only: &[String]) -> Result<Vec<Workload>, St
         });
     }
     let c_dir = root.join("w3");
-    if wanted("W3", "W3-make") || wanted("W5", "W5-paludis") {
+    let w3_keys = ["W3-make", "W3-make-w", "W3-make-wl"];
+    if w3_keys.iter().any(|k| wanted("W3", k)) || wanted("W5", "W5-paludis") {
         work::build_c_tree(&c_dir, sizes.c_files)?;
     }
     let make = || -> Vec<OsString> { vec!["make".into(), "-s".into(), "-j2".into()] };
@@ -504,21 +505,72 @@ fn setup(root: &Path, sizes: Sizes, only: &[String]) -> Result<Vec<Workload>, St
             scratch: None,
         });
     }
+    // The issue's own W3 policy ("writing only to the build dir"): write sandboxing alone,
+    // with the magic commands open (stat and exec routed) and locked (`-l`: neither routed).
+    let build_write = {
+        let mut p = write_deny.clone();
+        p.extend([
+            "-m".to_string(),
+            "core/restrict/identity_change:false".to_string(),
+        ]);
+        p
+    };
+    let mut build_write_locked = build_write.clone();
+    build_write_locked.push("-l".to_string());
+    for (key, what, policy) in [
+        ("W3-make-w", "write:deny", &build_write),
+        ("W3-make-wl", "write:deny, -l", &build_write_locked),
+    ] {
+        if wanted("W3", key) {
+            rows.push(Workload {
+                key,
+                title: format!("W3 make -j2, {} C files, {what}", sizes.c_files + 1),
+                calls: None,
+                cmd: make(),
+                cwd: c_dir.clone(),
+                policy: policy.clone(),
+                micro: false,
+                build: Some(c_dir.clone()),
+                scratch: None,
+            });
+        }
+    }
+    let exec_loop = || {
+        sh(format!(
+            "i=0; while [ $i -lt {} ]; do /bin/true; i=$((i+1)); done",
+            sizes.execs
+        ))
+    };
     if wanted("W4", "W4-exec") {
         rows.push(Workload {
             key: "W4-exec",
             title: format!("W4 sh: {} x exec /bin/true, read+write:deny", sizes.execs),
             calls: Some(sizes.execs),
-            cmd: sh(format!(
-                "i=0; while [ $i -lt {} ]; do /bin/true; i=$((i+1)); done",
-                sizes.execs
-            )),
+            cmd: exec_loop(),
             cwd: root.to_path_buf(),
             policy: build_policy.clone(),
             micro: false,
             build: None,
             scratch: None,
         });
+    }
+    for (key, what, policy) in [
+        ("W4-exec-w", "write:deny", &build_write),
+        ("W4-exec-wl", "write:deny, -l", &build_write_locked),
+    ] {
+        if wanted("W4", key) {
+            rows.push(Workload {
+                key,
+                title: format!("W4 sh: {} x exec /bin/true, {what}", sizes.execs),
+                calls: Some(sizes.execs),
+                cmd: exec_loop(),
+                cwd: root.to_path_buf(),
+                policy: policy.clone(),
+                micro: false,
+                build: None,
+                scratch: None,
+            });
+        }
     }
     if wanted("W5", "W5-paludis") {
         rows.push(Workload {
