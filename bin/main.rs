@@ -529,8 +529,15 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
                     }
                     // Forward to every task; exit 128 + N once they had time to act on it
                     // (SPEC §7.6), or as soon as the eldest is gone.
+                    // Known tasks, and every sandboxed descendant: a process whose calls all
+                    // passed without an entry (Supervisor::nothing_to_check) is not known.
                     for t in sup.known_tasks() {
                         let _ = sys::kill(Pid(t), s);
+                    }
+                    for pid in descendants_of(sys::getpid().0) {
+                        if sandboxed(Pid(pid)) {
+                            let _ = sys::kill(Pid(pid), s);
+                        }
                     }
                     let _ = sys::kill(sup.eldest, s);
                     if grace.is_none() {
@@ -604,8 +611,35 @@ fn sandboxed(pid: Pid) -> bool {
         .any(|v| v.trim_ascii() == b"0")
 }
 
-/// The processes whose parent is `me` (from /proc/*/stat).
+/// The processes whose parent is `me`.
 fn children_of(me: i32) -> Vec<i32> {
+    parents()
+        .into_iter()
+        .filter(|&(_, ppid)| ppid == me)
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// The processes below `me`: its children, theirs, and so on.
+fn descendants_of(me: i32) -> Vec<i32> {
+    let all = parents();
+    let mut out = Vec::from([me]);
+    let mut i = 0;
+    while let Some(&p) = out.get(i) {
+        out.extend(
+            all.iter()
+                .filter(|&&(pid, ppid)| ppid == p && !out.contains(&pid))
+                .map(|&(pid, _)| pid)
+                .collect::<Vec<_>>(),
+        );
+        i += 1;
+    }
+    out.remove(0);
+    out
+}
+
+/// Every process with its parent, as (pid, ppid) (from /proc/*/stat).
+fn parents() -> Vec<(i32, i32)> {
     let mut out = Vec::new();
     let Ok(dir) = sys::open(
         c"/proc",
@@ -644,8 +678,8 @@ fn children_of(me: i32) -> Vec<i32> {
                 .nth(1)
                 .and_then(|f| core::str::from_utf8(f).ok())
                 .and_then(|f| f.parse::<i32>().ok());
-            if ppid == Some(me) {
-                out.push(pid);
+            if let Some(ppid) = ppid {
+                out.push((pid, ppid));
             }
         }
     }

@@ -138,6 +138,9 @@ pub struct Supervisor {
     /// The command's first process.
     pub eldest: Pid,
     initial_exec_done: bool,
+    /// Whether a magic command was ever run: until then, every task's policy and lock are the
+    /// start-up ones, and a call the start-up policy lets through needs no caller entry.
+    magic_used: bool,
     /// Whether a violation was reported.
     pub violation: bool,
     pub(crate) dry_run: bool,
@@ -235,6 +238,7 @@ impl Supervisor {
             calls,
             eldest,
             initial_exec_done: false,
+            magic_used: false,
             violation: false,
             dry_run,
             method: Method::of(sandbox.global.memory_access),
@@ -501,6 +505,9 @@ impl Supervisor {
             if let Some(reply) = self.stat_not_magic(n, path) {
                 return reply;
             }
+        }
+        if let Some(reply) = self.nothing_to_check(n, &call) {
+            return reply;
         }
         let tid = n.pid.0;
         let Some(tgid) = self.tgid(tid) else {
@@ -954,6 +961,55 @@ impl Supervisor {
         Reply::Answer(answer)
     }
 
+    /// CONTINUE for a call that the start-up policy lets through whatever its path, while no
+    /// magic command ran (so every task's policy is the start-up one) and no exec waits for
+    /// its verification; `None` otherwise, and the notification is handled as usual. Such a
+    /// call needs no entry for its caller: a new process whose calls all pass this way costs
+    /// no /proc reads.
+    ///
+    /// SECURITY: the same decisions as the handlers make with the caller's policy (`open`,
+    /// `access`, `exec`, `emulate_path`): a type that is off or allows every path checks
+    /// nothing, so nothing can race. chdir is left out (the -D confinement checks it), and
+    /// openat2 (its flags are in the caller's memory). An exec forgets the identity of the
+    /// caller's group; for a caller without an entry, of every thread.
+    fn nothing_to_check(&mut self, n: &Notif, call: &Call) -> Option<Reply> {
+        if self.magic_used || !self.initial_exec_done || !self.execs.is_empty() {
+            return None;
+        }
+        let p = &self.startup;
+        let passes = match call.handler {
+            Handler::Open { flags, .. } => {
+                let f = OpenFlags::of(call.arch.consts);
+                let class = classify_open(arg(n, flags), &f, false);
+                (!class.write || p.allows_every_path(Cap::Write))
+                    && (!class.read || p.allows_every_path(Cap::Read))
+            }
+            Handler::Creat => p.allows_every_path(Cap::Write),
+            Handler::Access { mode, .. } => {
+                (arg(n, mode) & 2 == 0 || p.allows_every_path(Cap::Write))
+                    && p.allows_every_path(Cap::Read)
+            }
+            Handler::Path { cap, .. } => call.name != "chdir" && p.allows_every_path(cap),
+            Handler::Exec { .. } => {
+                let pass = p.allows_every_path(Cap::Exec)
+                    && self.global.kill_if_match.is_empty()
+                    && self.startup_lock != Lock::Exec;
+                if pass {
+                    let tid = n.pid.0;
+                    let group = self.tids.get(&tid).filter(|t| t.alive(tid)).map(|t| t.tgid);
+                    for t in self.tids.values_mut() {
+                        if group.is_none_or(|g| t.tgid == g) {
+                            t.creds = None;
+                        }
+                    }
+                }
+                pass
+            }
+            _ => false,
+        };
+        passes.then_some(Reply::Answer(Answer::Continue))
+    }
+
     /// The answer to a stat-family call whose path is no magic path, or `None` when it may be
     /// one (or cannot be read): then the whole notification is handled as usual.
     ///
@@ -977,6 +1033,7 @@ impl Supervisor {
     }
 
     fn magic(&mut self, n: &Notif, tgid: i32, cmd: &Command<'_>) -> Answer {
+        self.magic_used = true;
         let Some(task) = self.tasks.get_mut(&tgid) else {
             return Answer::Errno(Errno(e::ESRCH));
         };

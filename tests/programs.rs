@@ -216,6 +216,12 @@ fn signals_to_syd_are_forwarded() {
             "got-term\n",
         ),
         ("trap '' TERM; echo ready; sleep 20", ""),
+        // A grandchild whose calls all passed without syd looking at the caller (the exec
+        // of a type that is off): it is no known task, and gets the signal all the same.
+        (
+            "sh -c \"trap 'echo got-term; exit 3' TERM; echo ready; sleep 20 & wait\" & wait",
+            "got-term\n",
+        ),
     ] {
         let start = Instant::now();
         let mut child = Command::new(common::syd_path())

@@ -91,9 +91,15 @@ fn bad_path_pointers_get_the_kernels_errno_and_syd_runs_on() {
             "-m",
             "allowlist/read+/***",
             "-m",
+            // Never matches: the list no longer allows every path, so syd checks.
+            "denylist/read+/nonexistent/syd-test/***",
+            "-m",
             "core/sandbox/exec:deny",
             "-m",
             "allowlist/exec+/***",
+            "-m",
+            // Never matches: the list no longer allows every path, so syd checks.
+            "denylist/exec+/nonexistent/syd-test/***",
         ];
         let script = format!(
             "\"$0\" bad-paths {target}; \"$0\" openat AT_FDCWD {ok} 'O_WRONLY|O_CREAT' 0600; \
@@ -490,6 +496,9 @@ fn the_supervisor_cannot_be_attacked_from_inside() {
                 "-m",
                 "allowlist/read+/***",
                 "-m",
+                // Never matches: the list no longer allows every path, so syd checks.
+                "denylist/read+/nonexistent/syd-test/***",
+                "-m",
                 "core/sandbox/write:deny",
                 "-m",
                 &allow_proc,
@@ -641,6 +650,9 @@ fn the_commands_cap_sys_ptrace_is_gone_for_syds_own_opens_too() {
                 "core/sandbox/read:deny",
                 "-m",
                 "allowlist/read+/***",
+                "-m",
+                // Never matches: the list no longer allows every path, so syd checks.
+                "denylist/read+/nonexistent/syd-test/***",
                 "-m",
                 "core/sandbox/write:deny",
                 "-m",
@@ -944,6 +956,9 @@ fn a_fifo_swapped_in_after_the_check_does_not_block_syd() {
                 "core/sandbox/read:deny",
                 "-m",
                 "allowlist/read+/***",
+                "-m",
+                // Never matches: the list no longer allows every path, so syd checks.
+                "denylist/read+/nonexistent/syd-test/***",
             ],
         ),
         (
@@ -983,6 +998,9 @@ fn a_userfaultfd_page_cannot_stall_syds_reads() {
         "core/sandbox/read:deny",
         "-m",
         "allowlist/read+/***",
+        "-m",
+        // Never matches: the list no longer allows every path, so syd checks.
+        "denylist/read+/nonexistent/syd-test/***",
     ];
     let plain = common::probe(&["uffd-trap", &file, "kernel"])
         .timeout(LIMIT)

@@ -381,11 +381,15 @@ fn setup(root: &Path, sizes: Sizes, only: &[String]) -> Result<Vec<Workload>, St
                 .any(|o| o == group || o.eq_ignore_ascii_case(key))
     };
     let root_s = root.to_string_lossy().into_owned();
+    // Everything readable, but checked: a deny rule that never matches follows the allow-all
+    // rule, without which syd would see that no path can be denied and check nothing.
     let read_deny = vec![
         "-m".to_string(),
         "core/sandbox/read:deny".to_string(),
         "-m".to_string(),
         "allowlist/read+/***".to_string(),
+        "-m".to_string(),
+        "denylist/read+/nonexistent/syd-bench/***".to_string(),
     ];
     let write_deny = vec![
         "-m".to_string(),
