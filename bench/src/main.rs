@@ -33,7 +33,10 @@ usage: syd-bench [--quick] [--only W1,W3,...] [--reps N] [--json FILE] [--syd PA
   --syd PATH   the syd binary (default: `syd` next to this program)
   --keep       keep the temporary directory (its path is printed)
   --pin CPU    run everything on that one CPU (sched_setaffinity), to separate the cost of
-               waking a process on another CPU from the work itself";
+               waking a process on another CPU from the work itself
+  --floor-threads N
+               the floor answers with N threads (default 1): what several supervisor
+               threads could gain at best";
 
 /// Command-line options.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,6 +55,8 @@ struct Opts {
     keep: bool,
     /// Run everything on this CPU.
     pin: Option<usize>,
+    /// Threads of the floor supervisor (1 when not given).
+    floor_threads: Option<usize>,
 }
 
 /// Parses the command line (without the program name). Errors name the bad argument.
@@ -92,6 +97,15 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
                     .filter(|&c| c < 1024)
                     .ok_or_else(|| format!("--pin {v}: not a CPU number below 1024"))?;
                 o.pin = Some(cpu);
+            }
+            "--floor-threads" => {
+                let v = value("--floor-threads")?;
+                let n = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or_else(|| format!("--floor-threads {v}: not a number from 1 to 64"))?;
+                o.floor_threads = Some(n);
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}'")),
@@ -250,6 +264,8 @@ struct Ctx {
     syd: PathBuf,
     /// This program (the floor supervisor).
     me: PathBuf,
+    /// Threads of the floor supervisor.
+    floor_threads: usize,
 }
 
 /// Removes the temporary directory when dropped, unless `--keep` was given.
@@ -328,8 +344,12 @@ fn parse_bpf(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, String> {
 /// The floor supervisor: `__floor FILE -- CMD...`. Exits with the command's exit code, or
 /// 128 + the signal that killed it, or 127 if it could not be started.
 fn floor_main(args: &[String]) -> ExitCode {
-    let (Some(file), Some("--")) = (args.first(), args.get(1).map(String::as_str)) else {
-        eprintln!("usage: syd-bench __floor BPF-FILE -- COMMAND [ARG...]");
+    let (Some(file), Some(threads), Some("--")) = (
+        args.first(),
+        args.get(1).and_then(|t| t.parse::<usize>().ok()),
+        args.get(2).map(String::as_str),
+    ) else {
+        eprintln!("usage: syd-bench __floor BPF-FILE THREADS -- COMMAND [ARG...]");
         return ExitCode::from(2);
     };
     let filter = match fs::read(file)
@@ -343,7 +363,7 @@ fn floor_main(args: &[String]) -> ExitCode {
         }
     };
     let argv: Result<Vec<CString>, _> = args
-        .get(2..)
+        .get(3..)
         .unwrap_or_default()
         .iter()
         .map(|a| CString::new(a.as_bytes()))
@@ -358,7 +378,7 @@ fn floor_main(args: &[String]) -> ExitCode {
             // Best effort, as in syd: kernels before 6.6 refuse the flag.
             let _ = sys::notif_set_sync_wake_up(&f.listener);
         }
-        sys::serve_continue(&f)
+        sys::serve_continue(&f, threads)
     });
     match status {
         Ok(s) if libc::WIFEXITED(s) => {
@@ -689,7 +709,11 @@ fn run_once(
         Mode::Floor => {
             let bpf = bpf.ok_or("no exported filter")?;
             let mut c = Command::new(&ctx.me);
-            c.arg("__floor").arg(bpf).arg("--").args(&w.cmd);
+            c.arg("__floor")
+                .arg(bpf)
+                .arg(ctx.floor_threads.to_string())
+                .arg("--")
+                .args(&w.cmd);
             c
         }
         Mode::Syd => {
@@ -795,7 +819,12 @@ fn bench(opts: &Opts) -> Result<(), String> {
     for sub in ["tmp", "log", "bpf"] {
         work::mkdir(&root.join(sub))?;
     }
-    let ctx = Ctx { root, syd, me };
+    let ctx = Ctx {
+        root,
+        syd,
+        me,
+        floor_threads: opts.floor_threads.unwrap_or(1),
+    };
     let load_start = loadavg();
     let rows = setup(&ctx.root, sizes, &opts.only)?;
     if rows.is_empty() {
@@ -991,6 +1020,9 @@ fn print_report(
         load.0,
         load.1
     );
+    if ctx.floor_threads > 1 {
+        println!("the floor answers with {} threads", ctx.floor_threads);
+    }
     println!("times in seconds, median (min-max)");
     let mut table = vec![vec![
         "workload".to_string(),
@@ -1105,6 +1137,17 @@ mod tests {
                 }),
             ),
             (&["--pin", "x"], Err("--pin x: not a CPU number below 1024")),
+            (
+                &["--floor-threads", "4"],
+                Ok(Opts {
+                    floor_threads: Some(4),
+                    ..Opts::default()
+                }),
+            ),
+            (
+                &["--floor-threads", "0"],
+                Err("--floor-threads 0: not a number from 1 to 64"),
+            ),
             (&["--reps", "0"], Err("--reps 0: not a positive number")),
             (&["--reps"], Err("--reps needs a value")),
             (&["--bogus"], Err("unknown argument `--bogus'")),

@@ -257,13 +257,37 @@ pub fn notif_set_sync_wake_up(listener: &OwnedFd) -> io::Result<()> {
 /// Answers every notification of `f.listener` with `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, in this
 /// one thread, until the child has exited and no task uses the filter any more (the listener
 /// reports `POLLHUP`). Returns the child's raw wait status. Errors: a failing `poll` or `waitpid`.
-pub fn serve_continue(f: &Filtered) -> io::Result<i32> {
+pub fn serve_continue(f: &Filtered, threads: usize) -> io::Result<i32> {
+    // With several threads, helpers answer and this one only waits for the end: each helper
+    // waits for a notification and races the others to receive it; the losers block in
+    // NOTIF_RECV until the next one. They end with the process.
+    let helpers = if threads > 1 { threads } else { 0 };
+    for _ in 0..helpers {
+        let listener = f.listener.try_clone()?;
+        std::thread::spawn(move || loop {
+            let mut fds = [libc::pollfd {
+                fd: listener.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            // SAFETY: `fds` is a valid array of one pollfd.
+            let r = unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
+            let [l] = fds;
+            if r < 0 || l.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+                return;
+            }
+            if l.revents & libc::POLLIN != 0 {
+                answer_continue(&listener);
+            }
+        });
+    }
     let mut status: Option<i32> = None;
     loop {
         let mut fds = [
             libc::pollfd {
                 fd: f.listener.as_raw_fd(),
-                events: libc::POLLIN,
+                // POLLHUP and POLLERR are reported whatever the events.
+                events: if helpers == 0 { libc::POLLIN } else { 0 },
                 revents: 0,
             },
             libc::pollfd {
