@@ -255,31 +255,20 @@ pub fn notif_set_sync_wake_up(listener: &OwnedFd) -> io::Result<()> {
 }
 
 /// Answers every notification of `f.listener` with `SECCOMP_USER_NOTIF_FLAG_CONTINUE`, in this
-/// one thread, until the child has exited and no task uses the filter any more (the listener
+/// one thread (or `threads` helpers), until the child has exited and no task uses the filter any more (the listener
 /// reports `POLLHUP`). Returns the child's raw wait status. Errors: a failing `poll` or `waitpid`.
 pub fn serve_continue(f: &Filtered, threads: usize) -> io::Result<i32> {
-    // With several threads, helpers answer and this one only waits for the end: each helper
-    // waits for a notification and races the others to receive it; the losers block in
-    // NOTIF_RECV until the next one. They end with the process.
+    // With several threads, helpers answer and this one only waits for the end. Each helper
+    // blocks in NOTIF_RECV, which hands every notification to exactly one waiting receiver
+    // (no poll: all pollers would wake for each). They end with the process.
     let helpers = if threads > 1 { threads } else { 0 };
     for _ in 0..helpers {
         let listener = f.listener.try_clone()?;
-        std::thread::spawn(move || loop {
-            let mut fds = [libc::pollfd {
-                fd: listener.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }];
-            // SAFETY: `fds` is a valid array of one pollfd.
-            let r = unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
-            let [l] = fds;
-            if r < 0 || l.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
-                return;
-            }
-            if l.revents & libc::POLLIN != 0 {
-                answer_continue(&listener);
-            }
-        });
+        std::thread::spawn(
+            move || {
+                while answer_continue(&listener) || !hung_up(&listener) {}
+            },
+        );
     }
     let mut status: Option<i32> = None;
     loop {
@@ -312,7 +301,7 @@ pub fn serve_continue(f: &Filtered, threads: usize) -> io::Result<i32> {
         }
         let [l, p] = fds;
         if l.revents & libc::POLLIN != 0 {
-            answer_continue(&f.listener);
+            let _ = answer_continue(&f.listener);
             continue;
         }
         if p.revents & libc::POLLIN != 0 {
@@ -331,7 +320,21 @@ pub fn serve_continue(f: &Filtered, threads: usize) -> io::Result<i32> {
 
 /// Receives one notification and lets the kernel run the call as issued. Failures are ignored:
 /// `ENOENT` means the caller died or was interrupted, and the loop simply polls again.
-fn answer_continue(listener: &OwnedFd) {
+/// Whether the listener reports that no task uses the filter any more.
+fn hung_up(listener: &OwnedFd) -> bool {
+    let mut fds = [libc::pollfd {
+        fd: listener.as_raw_fd(),
+        events: 0,
+        revents: 0,
+    }];
+    // SAFETY: `fds` is a valid array of one pollfd.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+    let [l] = fds;
+    r < 0 || l.revents & (libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// Receives one notification and answers it; false if none could be received.
+fn answer_continue(listener: &OwnedFd) -> bool {
     // SAFETY: seccomp_notif is plain old data; the kernel demands it zeroed (EINVAL otherwise).
     let mut n: libc::seccomp_notif = unsafe { MaybeUninit::zeroed().assume_init() };
     // SAFETY: `n` is a valid seccomp_notif for the kernel to fill.
@@ -343,7 +346,7 @@ fn answer_continue(listener: &OwnedFd) {
         )
     };
     if r != 0 {
-        return;
+        return false;
     }
     let mut resp = libc::seccomp_notif_resp {
         id: n.id,
@@ -360,6 +363,7 @@ fn answer_continue(listener: &OwnedFd) {
             &raw mut resp,
         )
     };
+    true
 }
 
 /// Size check used by the BPF loader: one classic BPF instruction is 8 bytes.
