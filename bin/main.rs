@@ -626,12 +626,11 @@ fn descendants_of(me: i32) -> Vec<i32> {
     let mut out = Vec::from([me]);
     let mut i = 0;
     while let Some(&p) = out.get(i) {
-        out.extend(
-            all.iter()
-                .filter(|&&(pid, ppid)| ppid == p && !out.contains(&pid))
-                .map(|&(pid, _)| pid)
-                .collect::<Vec<_>>(),
-        );
+        for &(pid, ppid) in &all {
+            if ppid == p && !out.contains(&pid) {
+                out.push(pid);
+            }
+        }
         i += 1;
     }
     out.remove(0);
