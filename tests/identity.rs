@@ -2,6 +2,7 @@
 //! groups, capabilities) instead of reading `/proc/<tid>/status` at every open. A thread that
 //! gives up privileges in place (setresuid, capset) must find its next emulated open running
 //! with the reduced identity: the identity calls are routed so that the supervisor forgets.
+//! So must an exec, which recomputes the capabilities.
 #![cfg(target_arch = "x86_64")]
 #![allow(
     clippy::unwrap_used,
@@ -92,5 +93,17 @@ fn an_open_after_dropping_capabilities_runs_without_them() {
     // Another user's 0600 file: root reads it with CAP_DAC_OVERRIDE, not without.
     if let Some(out) = run("caps", 1) {
         assert_eq!(out, "before ok\nafter EACCES\n");
+    }
+}
+
+#[test]
+fn an_open_after_an_exec_runs_with_the_capabilities_the_exec_left() {
+    // uid 65534 with CAP_DAC_OVERRIDE kept reads another user's 0600 file; after an exec,
+    // which clears a non-root user's capabilities, it cannot. Both ways syd answers an exec:
+    // before any magic command (without looking at the caller) and after one.
+    for mode in ["exec", "exec-magic"] {
+        if let Some(out) = run(mode, 1) {
+            assert_eq!(out, "before ok\nafter EACCES\n", "{mode}");
+        }
     }
 }
