@@ -266,7 +266,8 @@ impl Supervisor {
             // is the entry that was checked.
             let nofollow = first.pa.follow_for(&n.args) == Follow::No;
             let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
-            open_in_root(&root, &relative_cstr(first.path), flags)
+            let mut rel = [0u8; syd_core::limits::PATH_MAX + 1];
+            open_in_root(&root, relative_cstr(first.path, &mut rel), flags)
                 .and_then(|obj| act(n, call, emulate, fl, &obj, &data))
         } else {
             entries(n, emulate, fl, &root, first, second, name1, name2, &data)
@@ -504,8 +505,9 @@ fn proc_self_fd<'b>(fd: &Fd, buf: &'b mut [u8; 32]) -> &'b CStr {
 /// parent. Errors: those of the open.
 fn open_parent(root: &Fd, path: &[u8]) -> Result<Fd, Errno> {
     let cut = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
-    let parent = relative_cstr(path.get(..cut).unwrap_or_default());
-    open_in_root(root, &parent, libc::O_PATH | libc::O_DIRECTORY)
+    let mut rel = [0u8; syd_core::limits::PATH_MAX + 1];
+    let parent = relative_cstr(path.get(..cut).unwrap_or_default(), &mut rel);
+    open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY)
 }
 
 /// Opens `rel` (a canonical path without its leading `/`) from `root` with `flags` (`O_PATH`,

@@ -1307,12 +1307,13 @@ impl Supervisor {
             Ok(r) => r,
             Err(err) => return Reply::Answer(Answer::Errno(err)),
         };
-        let rel = relative_cstr(canonical);
+        let mut rel_buf = [0u8; syd_core::limits::PATH_MAX + 1];
+        let rel = relative_cstr(canonical, &mut rel_buf);
         // FIFOs would block the supervisor in open(2): let the kernel open them. The type the
         // canonicalizer just saw serves, unless it was a symlink (not followed there).
         let kind = match checked.kind() {
             Some(k) if k != libc::S_IFLNK => Some(k),
-            _ => sys::fstatat(Some(&root), &rel, 0)
+            _ => sys::fstatat(Some(&root), rel, 0)
                 .ok()
                 .map(|st| st.mode & libc::S_IFMT),
         };
@@ -1357,13 +1358,13 @@ impl Supervisor {
             },
             // Magic links under /proc name the tracee's own files: follow them.
             _ if canonical.starts_with(b"/proc/") => {
-                sys::openat(Some(&root), &rel, open_flags | libc::O_CLOEXEC, mode)
+                sys::openat(Some(&root), rel, open_flags | libc::O_CLOEXEC, mode)
             }
             // SECURITY: the canonical path has no symlinks left (but a final one that is not
             // followed): any symlink swapped in after the check makes the open fail.
             _ => sys::openat2(
                 Some(&root),
-                &rel,
+                rel,
                 &how(libc::RESOLVE_NO_SYMLINKS | RESOLVE_IN_ROOT),
             ),
         };
@@ -1391,7 +1392,7 @@ impl Supervisor {
             } else {
                 0
             };
-            let checked = sys::fstatat(Some(&root), &rel, nofollow);
+            let checked = sys::fstatat(Some(&root), rel, nofollow);
             let same = match (sys::fstat(&fd), checked) {
                 (Ok(x), Ok(y)) => (x.dev, x.ino) == (y.dev, y.ino),
                 _ => false,
@@ -1645,11 +1646,22 @@ fn open_base(tracee: &Tracee, base: Base) -> Result<Fd, Errno> {
 
 /// A canonical path without its leading `/`, NUL-terminated, for lookups from the root
 /// descriptor; `.` for `/`. A path holding a NUL (impossible for a canonical one) becomes `.`.
-fn relative_cstr(canonical: &[u8]) -> alloc::ffi::CString {
+/// Written into `buf`: no allocation on the way of a notification.
+fn relative_cstr<'b>(canonical: &[u8], buf: &'b mut RelBuf) -> &'b CStr {
     let rel = canonical.strip_prefix(b"/").unwrap_or(canonical);
     let rel = if rel.is_empty() { &b"."[..] } else { rel };
-    alloc::ffi::CString::new(rel).unwrap_or_else(|_| alloc::ffi::CString::from(c"."))
+    let Some((dst, rest)) = buf.split_at_mut_checked(rel.len()) else {
+        return c".";
+    };
+    dst.copy_from_slice(rel);
+    if let Some(nul) = rest.first_mut() {
+        *nul = 0;
+    }
+    CStr::from_bytes_with_nul(buf.get(..=rel.len()).unwrap_or_default()).unwrap_or(c".")
 }
+
+/// Room for a canonical path (less than `PATH_MAX` bytes) and its NUL.
+pub(crate) type RelBuf = [u8; syd_core::limits::PATH_MAX + 1];
 
 fn path_resolve(r: syd_core::syscall::Resolve) -> Resolve {
     match r {
