@@ -417,7 +417,8 @@ mod tests {
         };
         let (a, d) = (Kind::Allow, Kind::Deny);
         // (rules, default allow, expected)
-        let cases: [(&[(Kind, &[u8])], bool, bool); 9] = [
+        type Rules<'a> = &'a [(Kind, &'a [u8])];
+        let cases: [(Rules, bool, bool); 9] = [
             (&[], false, false),
             (&[], true, true),
             (&[(a, b"/***")], false, true),
