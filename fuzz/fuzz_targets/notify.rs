@@ -12,7 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use syd_core::addr::{NoServices, RawSockAddr, SockAddr};
+use syd_core::addr::{Case, NoServices, RawSockAddr, SockAddr};
 use syd_core::arch::{Arch, Endian, ARCHES, MIPSEL, MIPSEL64};
 use syd_core::limits::{MAX_OPEN_HOW, MAX_SOCKADDR, PATH_MAX};
 use syd_core::magic::{self, Context, Origin};
@@ -22,6 +22,7 @@ use syd_core::notify::{
 };
 use syd_core::sandbox::{check_addr, check_path, Cap, Mode, Net, Sandbox, Verdict};
 use syd_core::syscall::{classify_open, lookup, Handler, NetCall, OpenFlags};
+use syd_core::wildmatch::{wildmatch, wildmatch_casefold};
 
 /// Bytes a short read leaves in the rest of the buffer: a decoder that uses them shows.
 const SENTINEL: u8 = 0xa5;
@@ -333,6 +334,23 @@ fuzz_target!(|data: &[u8]| {
                     if sb.task.mode(cap) == Mode::Off {
                         assert_eq!(v, Verdict::Allow);
                     }
+                    // The list's last match is the matcher's, rule by rule (its prefilter
+                    // refuses nothing the matcher accepts).
+                    let list = sb.task.list(cap);
+                    let rules: Vec<_> = list.iter().collect();
+                    let fold = sb.global.case() == Case::Insensitive;
+                    let naive = rules
+                        .into_iter()
+                        .rev()
+                        .find(|(_, p)| {
+                            if fold {
+                                wildmatch_casefold(p, &norm)
+                            } else {
+                                wildmatch(p, &norm)
+                            }
+                        })
+                        .map(|(k, _)| k);
+                    assert_eq!(list.last_match(&norm, sb.global.case()), naive);
                     // The supervisor skips the check when it says so: it must hold.
                     if sb.task.allows_every_path(cap) {
                         assert_eq!(v, Verdict::Allow, "{cap:?} {norm:?}");

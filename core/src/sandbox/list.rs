@@ -106,6 +106,47 @@ impl Pool {
 struct PathRule {
     kind: Kind,
     text: Span,
+    head: Head,
+}
+
+/// How many bytes of a pattern's literal prefix a rule keeps beside its text.
+const HEAD: usize = 4;
+
+/// The first bytes of a pattern's literal prefix (before its first `*`, `?`, `[` or `\`), at
+/// most [`HEAD`]. A literal matches only itself (in the list's case), so a path whose bytes
+/// differ there cannot match: the list refuses it without looking up the text or running the
+/// matcher, which the wildmatch would refuse the same way (its own literal-prefix test), only
+/// later. With hundreds of rules, most are refused here.
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    bytes: [u8; HEAD],
+    len: u8,
+}
+
+impl Head {
+    fn of(pattern: &[u8]) -> Head {
+        let mut head = Head {
+            bytes: [0; HEAD],
+            len: 0,
+        };
+        for (slot, &b) in head.bytes.iter_mut().zip(pattern) {
+            if matches!(b, b'*' | b'?' | b'[' | b'\\') {
+                break;
+            }
+            *slot = b;
+            head.len += 1;
+        }
+        head
+    }
+
+    /// Whether `path` agrees with the head on every byte both have (a path shorter than the
+    /// head is left to the matcher: `/a/***` matches `/a`).
+    fn admits(&self, path: &[u8], case: Case) -> bool {
+        let head = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        head.iter()
+            .zip(path)
+            .all(|(&b, &c)| b == c || (case == Case::Insensitive && b.eq_ignore_ascii_case(&c)))
+    }
 }
 
 /// Patterns that match every absolute path, whatever the case setting: `**` matches any
@@ -155,8 +196,9 @@ impl PathList {
             });
         }
         let text = self.pool.push(parts)?;
+        let head = Head::of(self.pool.get(text));
         // Cannot fail: fullness was checked above.
-        let _ = self.rules.push(PathRule { kind, text });
+        let _ = self.rules.push(PathRule { kind, text, head });
         Ok(())
     }
 
@@ -186,7 +228,7 @@ impl PathList {
         self.rules
             .iter()
             .rev()
-            .find(|r| path_matches(self.pool.get(r.text), path, case))
+            .find(|r| r.head.admits(path, case) && path_matches(self.pool.get(r.text), path, case))
             .map(|r| r.kind)
     }
 
@@ -395,6 +437,82 @@ mod tests {
         b"/a b/[x]*?",
         b"/\xff/..",
     ];
+
+    /// What `last_match` must say: the last rule whose pattern matches, by the matcher alone.
+    fn naive(l: &PathList, path: &[u8], case: Case) -> Option<Kind> {
+        let rules: std::vec::Vec<_> = l.iter().collect();
+        rules
+            .into_iter()
+            .rev()
+            .find(|(_, p)| path_matches(p, path, case))
+            .map(|(k, _)| k)
+    }
+
+    #[test]
+    fn heads_refuse_only_what_the_matcher_refuses() {
+        let patterns: [&[u8]; 16] = [
+            b"/a/***",
+            b"/a",
+            b"/ab/**",
+            b"/AB/c",
+            b"/a*",
+            b"/[ab]/x",
+            b"/\\*x",
+            b"?a",
+            b"/abcdef/**",
+            b"/abcd",
+            b"/abc",
+            b"",
+            b"/",
+            b"/x/../a",
+            b"**",
+            b"/A/***",
+        ];
+        let paths: [&[u8]; 12] = [
+            b"/a",
+            b"/A",
+            b"/ab",
+            b"/ab/x",
+            b"/AB/c",
+            b"/ab/c",
+            b"/abcd",
+            b"/abcdef/g",
+            b"/*x",
+            b"/b/x",
+            b"/",
+            b"",
+        ];
+        // Every pattern alone, and all of them in one list, each kind.
+        for case in [Case::Sensitive, Case::Insensitive] {
+            for (i, p) in patterns.iter().enumerate() {
+                let mut l = PathList::new();
+                l.push(Kind::Allow, &[p]).unwrap();
+                for path in paths {
+                    assert_eq!(
+                        l.last_match(path, case),
+                        naive(&l, path, case),
+                        "{p:?} {path:?}"
+                    );
+                }
+                let mut all = PathList::new();
+                for (j, q) in patterns.iter().enumerate() {
+                    let kind = if (i + j) % 2 == 0 {
+                        Kind::Allow
+                    } else {
+                        Kind::Deny
+                    };
+                    all.push(kind, &[q]).unwrap();
+                }
+                for path in paths {
+                    assert_eq!(
+                        all.last_match(path, case),
+                        naive(&all, path, case),
+                        "{path:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn match_all_patterns_match_every_path() {
