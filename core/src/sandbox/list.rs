@@ -106,47 +106,28 @@ impl Pool {
 struct PathRule {
     kind: Kind,
     text: Span,
-    head: Head,
 }
 
-/// How many bytes of a pattern's literal prefix a rule keeps beside its text.
+/// How many bytes of a pattern's literal prefix [`head_admits`] compares.
 const HEAD: usize = 4;
 
-/// The first bytes of a pattern's literal prefix (before its first `*`, `?`, `[` or `\`), at
-/// most [`HEAD`]. A literal matches only itself (in the list's case), so a path whose bytes
-/// differ there cannot match: the list refuses it without looking up the text or running the
-/// matcher, which the wildmatch would refuse the same way (its own literal-prefix test), only
-/// later. With hundreds of rules, most are refused here.
-#[derive(Clone, Copy, Debug)]
-struct Head {
-    bytes: [u8; HEAD],
-    len: u8,
-}
-
-impl Head {
-    fn of(pattern: &[u8]) -> Head {
-        let mut head = Head {
-            bytes: [0; HEAD],
-            len: 0,
-        };
-        for (slot, &b) in head.bytes.iter_mut().zip(pattern) {
-            if matches!(b, b'*' | b'?' | b'[' | b'\\') {
-                break;
-            }
-            *slot = b;
-            head.len += 1;
+/// Whether `path` agrees with the first bytes of `pattern`'s literal prefix (before its first
+/// `*`, `?`, `[` or `\`, at most [`HEAD`]) on every byte both have, in the list's case; a path
+/// shorter than that is left to the matcher (`/a/***` matches `/a`). A literal matches only
+/// itself, so a rule refused here cannot match: the matcher would refuse it the same way (its
+/// own literal-prefix test), only later and at the cost of a call. With hundreds of rules, most
+/// are refused here.
+#[inline]
+fn head_admits(pattern: &[u8], path: &[u8], case: Case) -> bool {
+    for (&b, &c) in pattern.iter().zip(path).take(HEAD) {
+        if matches!(b, b'*' | b'?' | b'[' | b'\\') {
+            return true;
         }
-        head
+        if b != c && !(case == Case::Insensitive && b.eq_ignore_ascii_case(&c)) {
+            return false;
+        }
     }
-
-    /// Whether `path` agrees with the head on every byte both have (a path shorter than the
-    /// head is left to the matcher: `/a/***` matches `/a`).
-    fn admits(&self, path: &[u8], case: Case) -> bool {
-        let head = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
-        head.iter()
-            .zip(path)
-            .all(|(&b, &c)| b == c || (case == Case::Insensitive && b.eq_ignore_ascii_case(&c)))
-    }
+    true
 }
 
 /// Patterns that match every absolute path, whatever the case setting: `**` matches any
@@ -196,9 +177,8 @@ impl PathList {
             });
         }
         let text = self.pool.push(parts)?;
-        let head = Head::of(self.pool.get(text));
         // Cannot fail: fullness was checked above.
-        let _ = self.rules.push(PathRule { kind, text, head });
+        let _ = self.rules.push(PathRule { kind, text });
         Ok(())
     }
 
@@ -228,7 +208,10 @@ impl PathList {
         self.rules
             .iter()
             .rev()
-            .find(|r| r.head.admits(path, case) && path_matches(self.pool.get(r.text), path, case))
+            .find(|r| {
+                let pattern = self.pool.get(r.text);
+                head_admits(pattern, path, case) && path_matches(pattern, path, case)
+            })
             .map(|r| r.kind)
     }
 
