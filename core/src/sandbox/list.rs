@@ -141,6 +141,11 @@ pub const MATCH_ALL: [&[u8]; 2] = [b"/***", b"/**"];
 pub struct PathList {
     rules: heapless::Vec<PathRule, MAX_LIST_RULES>,
     pool: Pool,
+    /// What [`Self::allows_every_path`] answers, kept up to date by every change of the rules
+    /// (the supervisor asks at nearly every notification): `Some(true)` when the last rule
+    /// matching every path allows and no deny rule follows it, `Some(false)` after a deny
+    /// rule, `None` while neither (the answer is then the state's default).
+    every: Option<bool>,
 }
 
 impl Default for PathList {
@@ -155,6 +160,7 @@ impl PathList {
         PathList {
             rules: heapless::Vec::new(),
             pool: Pool::new(),
+            every: None,
         }
     }
 
@@ -179,6 +185,7 @@ impl PathList {
         let text = self.pool.push(parts)?;
         // Cannot fail: fullness was checked above.
         let _ = self.rules.push(PathRule { kind, text });
+        self.every = Self::every_after(self.every, kind, self.pool.get(text));
         Ok(())
     }
 
@@ -200,7 +207,19 @@ impl PathList {
         for r in self.rules.iter_mut() {
             Pool::shift(removed.text, &mut r.text);
         }
+        self.every = self.rules.iter().fold(None, |e, r| {
+            Self::every_after(e, r.kind, self.pool.get(r.text))
+        });
         true
+    }
+
+    /// [`Self::every`] once a rule of `kind` with `pattern` follows the rules that gave `every`.
+    fn every_after(every: Option<bool>, kind: Kind, pattern: &[u8]) -> Option<bool> {
+        match kind {
+            Kind::Deny => Some(false),
+            Kind::Allow if MATCH_ALL.contains(&pattern) => Some(true),
+            Kind::Allow => every,
+        }
     }
 
     /// The kind of the last rule whose pattern matches `path`, if any (last match wins).
@@ -219,14 +238,7 @@ impl PathList {
     /// matches every path ([`MATCH_ALL`]) allows and no deny rule follows it; without such a
     /// rule, when no rule denies and a path no rule matches is allowed (`default_allow`).
     pub fn allows_every_path(&self, default_allow: bool) -> bool {
-        for r in self.rules.iter().rev() {
-            match r.kind {
-                Kind::Deny => return false,
-                Kind::Allow if MATCH_ALL.contains(&self.pool.get(r.text)) => return true,
-                Kind::Allow => {}
-            }
-        }
-        default_allow
+        self.every.unwrap_or(default_allow)
     }
 
     /// The pattern of the first rule that matches `path`, if any.
@@ -534,6 +546,13 @@ mod tests {
             ),
             (&[(a, b"/***"), (d, b"/***")], true, false),
         ];
+        // The answer follows removals too.
+        let mut l = list(&[(a, b"/***"), (d, b"/etc/shadow"), (a, b"/x")]);
+        assert!(!l.allows_every_path(false));
+        assert!(l.remove(d, b"/etc/shadow"));
+        assert!(l.allows_every_path(false));
+        assert!(l.remove(a, b"/***"));
+        assert!(!l.allows_every_path(false) && l.allows_every_path(true));
         for (rules, default, want) in cases {
             let l = list(rules);
             assert_eq!(l.allows_every_path(default), want, "{rules:?} {default}");
