@@ -52,20 +52,9 @@ fn run(mode: &str, owner: u32) -> Option<String> {
     std::fs::write(&file, "x").unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::os::unix::fs::chown(&file, Some(owner), Some(owner)).unwrap();
-    let out = common::syd(&[
-        "-m",
-        "core/sandbox/read:deny",
-        "-m",
-        "allowlist/read+/***",
-        "-m",
-        // Never matches: the list no longer allows every path, so syd checks.
-        "denylist/read+/nonexistent/syd-test/***",
-        "--",
-        exe.to_str().unwrap(),
-        file.to_str().unwrap(),
-        mode,
-    ])
-    .run();
+    let mut args = common::READ_ALL_CHECKED.to_vec();
+    args.extend(["--", exe.to_str().unwrap(), file.to_str().unwrap(), mode]);
+    let out = common::syd(&args).run();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.code(), Some(0), "{out:?}");
     Some(out.stdout)

@@ -79,20 +79,16 @@ fn bad_path_pointers_get_the_kernels_errno_and_syd_runs_on() {
     // Every path call is routed: write, read and exec are decided in user space, and stat
     // goes to the magic handler. -M 0 reads with process_vm_readv, -M 1 with /proc/PID/mem.
     for method in ["0", "1"] {
-        let args = [
+        let mut args = vec![
             "-M",
             method,
             "-m",
             "core/sandbox/write:deny",
             "-m",
             &allow_write,
-            "-m",
-            "core/sandbox/read:deny",
-            "-m",
-            "allowlist/read+/***",
-            "-m",
-            // Never matches: the list no longer allows every path, so syd checks.
-            "denylist/read+/nonexistent/syd-test/***",
+        ];
+        args.extend(common::READ_ALL_CHECKED);
+        args.extend([
             "-m",
             "core/sandbox/exec:deny",
             "-m",
@@ -100,7 +96,7 @@ fn bad_path_pointers_get_the_kernels_errno_and_syd_runs_on() {
             "-m",
             // Never matches: the list no longer allows every path, so syd checks.
             "denylist/exec+/nonexistent/syd-test/***",
-        ];
+        ]);
         let script = format!(
             "\"$0\" bad-paths {target}; \"$0\" openat AT_FDCWD {ok} 'O_WRONLY|O_CREAT' 0600; \
              \"$0\" openat AT_FDCWD {no} 'O_WRONLY|O_CREAT' 0600; exit 7",
@@ -490,23 +486,20 @@ fn the_supervisor_cannot_be_attacked_from_inside() {
         ),
         (
             "syd opens",
-            vec![
-                "-m",
-                "core/sandbox/read:deny",
-                "-m",
-                "allowlist/read+/***",
-                "-m",
-                // Never matches: the list no longer allows every path, so syd checks.
-                "denylist/read+/nonexistent/syd-test/***",
-                "-m",
-                "core/sandbox/write:deny",
-                "-m",
-                &allow_proc,
-                "-m",
-                &allow_ok,
-                "-m",
-                "core/sandbox/network:deny",
-            ],
+            [
+                &common::READ_ALL_CHECKED[..],
+                &[
+                    "-m",
+                    "core/sandbox/write:deny",
+                    "-m",
+                    &allow_proc,
+                    "-m",
+                    &allow_ok,
+                    "-m",
+                    "core/sandbox/network:deny",
+                ],
+            ]
+            .concat(),
         ),
     ];
     // As root, and as an ordinary user (whose signals, limits and /proc accesses reach
@@ -633,6 +626,16 @@ fn the_commands_cap_sys_ptrace_is_gone_for_syds_own_opens_too() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let pid = other_pid.to_string();
+    let syd_opens = [
+        &common::READ_ALL_CHECKED[..],
+        &[
+            "-m",
+            "core/sandbox/write:deny",
+            "-m",
+            "allowlist/write+/proc/***",
+        ],
+    ]
+    .concat();
     let configs: [(&str, &[&str]); 2] = [
         (
             "kernel opens",
@@ -643,22 +646,7 @@ fn the_commands_cap_sys_ptrace_is_gone_for_syds_own_opens_too() {
                 "core/sandbox/network:deny",
             ],
         ),
-        (
-            "syd opens",
-            &[
-                "-m",
-                "core/sandbox/read:deny",
-                "-m",
-                "allowlist/read+/***",
-                "-m",
-                // Never matches: the list no longer allows every path, so syd checks.
-                "denylist/read+/nonexistent/syd-test/***",
-                "-m",
-                "core/sandbox/write:deny",
-                "-m",
-                "allowlist/write+/proc/***",
-            ],
-        ),
+        ("syd opens", &syd_opens),
     ];
     let mut results = Vec::new();
     for (what, magic) in configs {
@@ -767,21 +755,26 @@ fn magic_cannot_be_changed_once_locked() {
     }
 }
 
-#[test]
-fn hundreds_of_threads_get_every_answer() {
-    if !require_kernel() {
-        return;
-    }
-    let t = Tree::new("storm");
-    // The denied path is filtered: thousands of denials, no thousands of reports.
-    let magic = [
+/// Write sandboxing with `ok/` writable and denials under `no/` filtered: thousands of
+/// denials, no thousands of reports.
+fn ok_writable_no_filtered(t: &Tree) -> [String; 6] {
+    [
         "-m".to_owned(),
         "core/sandbox/write:deny".to_owned(),
         "-m".to_owned(),
         format!("allowlist/write+{}/ok/***", t.s()),
         "-m".to_owned(),
         format!("filter/write+{}/no/***", t.s()),
-    ];
+    ]
+}
+
+#[test]
+fn hundreds_of_threads_get_every_answer() {
+    if !require_kernel() {
+        return;
+    }
+    let t = Tree::new("storm");
+    let magic = ok_writable_no_filtered(&t);
     let args: Vec<&str> = magic.iter().map(String::as_str).collect();
     // 200 threads in one process, then 10 processes of 20 threads at once.
     let script = format!(
@@ -808,14 +801,7 @@ fn tracees_killed_in_the_middle_of_notifications_do_not_break_syd() {
         return;
     }
     let t = Tree::new("killstorm");
-    let magic = [
-        "-m".to_owned(),
-        "core/sandbox/write:deny".to_owned(),
-        "-m".to_owned(),
-        format!("allowlist/write+{}/ok/***", t.s()),
-        "-m".to_owned(),
-        format!("filter/write+{}/no/***", t.s()),
-    ];
+    let magic = ok_writable_no_filtered(&t);
     let args: Vec<&str> = magic.iter().map(String::as_str).collect();
     let script = format!(
         "\"$0\" kill-storm 3000 16 {ok} {no}; \
@@ -949,17 +935,11 @@ fn a_fifo_swapped_in_after_the_check_does_not_block_syd() {
     let runs: [(&str, Vec<&str>); 2] = [
         (
             "r",
-            vec![
-                "-m",
-                "core/sandbox/write:off",
-                "-m",
-                "core/sandbox/read:deny",
-                "-m",
-                "allowlist/read+/***",
-                "-m",
-                // Never matches: the list no longer allows every path, so syd checks.
-                "denylist/read+/nonexistent/syd-test/***",
-            ],
+            [
+                &["-m", "core/sandbox/write:off"][..],
+                &common::READ_ALL_CHECKED,
+            ]
+            .concat(),
         ),
         (
             "w",
@@ -992,16 +972,10 @@ fn a_userfaultfd_page_cannot_stall_syds_reads() {
     let t = Tree::new("uffd");
     let file = t.p("ok/file");
     let magic = [
-        "-m",
-        "core/sandbox/write:off",
-        "-m",
-        "core/sandbox/read:deny",
-        "-m",
-        "allowlist/read+/***",
-        "-m",
-        // Never matches: the list no longer allows every path, so syd checks.
-        "denylist/read+/nonexistent/syd-test/***",
-    ];
+        &["-m", "core/sandbox/write:off"][..],
+        &common::READ_ALL_CHECKED,
+    ]
+    .concat();
     let plain = common::probe(&["uffd-trap", &file, "kernel"])
         .timeout(LIMIT)
         .run();

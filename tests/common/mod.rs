@@ -16,6 +16,18 @@ use std::time::{Duration, Instant};
 /// Default time limit of one run: a hang fails the test instead of blocking CI.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Read sandboxing on with every path readable, yet checked by syd: a deny rule that never
+/// matches follows the allow-all rule. Without it the list would allow every path, and syd
+/// would leave the opens to the kernel instead of checking and emulating them.
+pub const READ_ALL_CHECKED: [&str; 6] = [
+    "-m",
+    "core/sandbox/read:deny",
+    "-m",
+    "allowlist/read+/***",
+    "-m",
+    "denylist/read+/nonexistent/syd-test/***",
+];
+
 /// The uid and gid of `nobody`, used for the tests that must hold for ordinary users.
 pub const NOBODY: u32 = 65534;
 
