@@ -216,6 +216,17 @@ fn race_datagrams(call: &str) {
     assert_eq!(out.code(), Some(0), "{out:#?}");
 }
 
+/// Accepts the filler of [`full_listener`] and checks that no other connection arrives.
+fn only_the_filler_arrives(l: &UnixListener) {
+    let _a = l.accept().unwrap();
+    l.set_nonblocking(true).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        matches!(l.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
+        "a connection arrived"
+    );
+}
+
 /// A UNIX listener at `path` whose backlog (0) is already full: the next blocking connect
 /// waits until the test accepts. Returns the listener and the connection that fills it.
 fn full_listener(path: &str) -> (UnixListener, UnixStream) {
@@ -291,13 +302,7 @@ fn a_waiting_connect_of_a_killed_process_is_dropped() {
     // A later notified call is answered (denied, as its path is not allowed).
     assert_eq!(out.stdout, "killed 137\nerr ECONNREFUSED\n", "{out:#?}");
     // Only the filler is queued: the dropped call never connected.
-    let _a = l.accept().unwrap();
-    l.set_nonblocking(true).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        matches!(l.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
-        "a connection arrived"
-    );
+    only_the_filler_arrives(&l);
 }
 
 #[test]
@@ -315,13 +320,7 @@ fn a_signal_interrupts_a_waiting_connect() {
     let out = run(&m, &["connect-intr", "unix", &sock]);
     assert_eq!(out.stdout, "err EINTR\n", "{out:#?}");
     // The interrupted call was dropped: once the filler is accepted, nothing else arrives.
-    let _a = l.accept().unwrap();
-    l.set_nonblocking(true).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        matches!(l.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
-        "a connection arrived"
-    );
+    only_the_filler_arrives(&l);
 }
 
 #[test]
