@@ -687,8 +687,10 @@ impl Supervisor {
         errno: i32,
         out: &mut PathBuf,
     ) -> Check {
-        // (Not `allows_every_path`: chdir's -D confinement needs the path of a type that is on.)
-        if self.policy(tgid).mode(cap) == Mode::Off {
+        let policy = self.policy(tgid);
+        if policy.mode(cap) == Mode::Off
+            || (policy.allows_every_path(cap) && !self.confines_chdir(call))
+        {
             return Check::Allowed;
         }
         let mut raw = [0u8; syd_core::limits::PATH_MAX];
@@ -969,8 +971,8 @@ impl Supervisor {
     ///
     /// SECURITY: the same decisions as the handlers make with the caller's policy (`open`,
     /// `access`, `exec`, `emulate_path`): a type that is off or allows every path checks
-    /// nothing, so nothing can race. chdir is left out (the -D confinement checks it), and
-    /// openat2 (its flags are in the caller's memory). An exec forgets the identity of the
+    /// nothing, so nothing can race. A chdir under -D is left out (the confinement checks
+    /// its path), and openat2 (its flags are in the caller's memory). An exec forgets the identity of the
     /// caller's group; for a caller without an entry, of every thread.
     fn nothing_to_check(&mut self, n: &Notif, call: &Call) -> Option<Reply> {
         if self.magic_used || !self.initial_exec_done || !self.execs.is_empty() {
@@ -989,7 +991,7 @@ impl Supervisor {
                 (arg(n, mode) & 2 == 0 || p.allows_every_path(Cap::Write))
                     && p.allows_every_path(Cap::Read)
             }
-            Handler::Path { cap, .. } => call.name != "chdir" && p.allows_every_path(cap),
+            Handler::Path { cap, .. } => !self.confines_chdir(call) && p.allows_every_path(cap),
             Handler::Exec { .. } => {
                 let pass = p.allows_every_path(Cap::Exec)
                     && self.global.kill_if_match.is_empty()
@@ -1008,6 +1010,12 @@ impl Supervisor {
             _ => false,
         };
         passes.then_some(Reply::Answer(Answer::Continue))
+    }
+
+    /// Whether `call` is a chdir that -D confines: read sandboxing on, it needs the resolved
+    /// path even when no path is denied (`chdir_confined`).
+    fn confines_chdir(&self, call: &Call) -> bool {
+        call.name == "chdir" && self.chdir_prefix.is_some()
     }
 
     /// The answer to a stat-family call whose path is no magic path, or `None` when it may be
