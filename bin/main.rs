@@ -529,17 +529,21 @@ fn supervise_loop(sup: &mut supervise::Supervisor, sigfd: &sys::Fd) -> Ended {
                     }
                     // Forward to every task; exit 128 + N once they had time to act on it
                     // (SPEC §7.6), or as soon as the eldest is gone.
-                    // Known tasks, and every sandboxed descendant: a process whose calls all
-                    // passed without an entry (Supervisor::nothing_to_check) is not known.
-                    for t in sup.known_tasks() {
-                        let _ = sys::kill(Pid(t), s);
-                    }
-                    for pid in descendants_of(sys::getpid().0) {
-                        if sandboxed(Pid(pid)) {
-                            let _ = sys::kill(Pid(pid), s);
+                    // Every sandboxed descendant (a process whose calls all passed without an
+                    // entry, Supervisor::nothing_to_check, is no known task), then the known
+                    // tasks and the eldest not among them: each once, so that a handler that
+                    // does not exit runs once.
+                    let below = descendants_of(sys::getpid().0);
+                    for &p in &below {
+                        if sandboxed(Pid(p)) {
+                            let _ = sys::kill(Pid(p), s);
                         }
                     }
-                    let _ = sys::kill(sup.eldest, s);
+                    for t in sup.known_tasks().chain([sup.eldest.0]) {
+                        if !below.contains(&t) {
+                            let _ = sys::kill(Pid(t), s);
+                        }
+                    }
                     if grace.is_none() {
                         grace = Some((128 + s, GRACE_ROUNDS));
                     }
